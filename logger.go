@@ -1,0 +1,432 @@
+package eventlog
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config configures a Logger. A nil *Config means all defaults.
+type Config struct {
+	// Now returns the current time for default timestamps.
+	// Defaults to time.Now.
+	Now func() time.Time
+	// MaxBatch is the most events one group commit writes in one
+	// transaction. Defaults to 1000.
+	MaxBatch int
+	// SubscriberBuffer is the number of events buffered per subscriber
+	// before further events are dropped for that subscriber.
+	// Defaults to 1024.
+	SubscriberBuffer int
+	// ErrorLog receives subscriber panics and background errors.
+	// Defaults to slog.Default().
+	ErrorLog *slog.Logger
+}
+
+// Logger validates events, stores them and notifies subscribers. It is
+// safe for concurrent use.
+//
+// Log returns only after the event is committed to the store. Concurrent
+// calls are committed together (group commit): while one transaction is
+// being written, the calls that arrive queue up and the next transaction
+// writes all of them, so throughput under concurrency is many times one
+// commit per call, and no call returns before its own event is durable.
+type Logger struct {
+	store    Store
+	now      func() time.Time
+	maxBatch int
+	subBuf   int
+	errLog   *slog.Logger
+
+	reqs    chan *writeReq
+	stop    chan struct{}
+	done    chan struct{}
+	closeMu sync.RWMutex
+	closed  bool
+
+	subsMu sync.RWMutex
+	subs   map[*subscriber]struct{}
+
+	metrics loggerMetrics
+}
+
+type loggerMetrics struct {
+	written, batches, failed, subDrops atomic.Int64
+}
+
+// LoggerMetrics is a snapshot of a Logger's counters.
+type LoggerMetrics struct {
+	// Written counts events newly stored.
+	Written int64
+	// Batches counts transactions written by group commit.
+	Batches int64
+	// Failed counts events whose write failed.
+	Failed int64
+	// SubscriberDrops counts events not delivered to a full subscriber.
+	SubscriberDrops int64
+}
+
+type writeReq struct {
+	ctx    context.Context
+	events []Event
+	done   chan writeRes
+}
+
+type writeRes struct {
+	events []Event
+	err    error
+}
+
+// New returns a Logger that writes to store. The caller keeps ownership
+// of store and closes it after closing the Logger.
+func New(store Store, cfg *Config) (*Logger, error) {
+	if store == nil {
+		return nil, errors.New("eventlog.New: store is nil")
+	}
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	l := &Logger{
+		store:    store,
+		now:      cfg.Now,
+		maxBatch: cfg.MaxBatch,
+		subBuf:   cfg.SubscriberBuffer,
+		errLog:   cfg.ErrorLog,
+		reqs:     make(chan *writeReq, 4096),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		subs:     map[*subscriber]struct{}{},
+	}
+	if l.now == nil {
+		l.now = time.Now
+	}
+	if l.maxBatch == 0 {
+		l.maxBatch = 1000
+	}
+	if l.maxBatch < 1 {
+		return nil, fmt.Errorf("eventlog.New: MaxBatch %d must be positive", cfg.MaxBatch)
+	}
+	if l.subBuf == 0 {
+		l.subBuf = 1024
+	}
+	if l.subBuf < 1 {
+		return nil, fmt.Errorf("eventlog.New: SubscriberBuffer %d must be positive", cfg.SubscriberBuffer)
+	}
+	if l.errLog == nil {
+		l.errLog = slog.Default()
+	}
+	go l.writeLoop()
+	return l, nil
+}
+
+// Store returns the store the Logger writes to.
+func (l *Logger) Store() Store { return l.store }
+
+// Extra is a convenient way to pass extra data to Log.
+type Extra map[string]any
+
+// ID, passed to Log, sets the event id (for idempotent retries).
+type ID string
+
+// Log records one event and returns it as stored. args may be, in any
+// order: a User or *User (the actor; defaults to the user in ctx), an
+// Object, *Object or Objecter (the linked object), Extra, json.RawMessage
+// or any other map[string]any (extra data), a time.Time (the timestamp),
+// a RequestContext or *RequestContext (defaults to the one in ctx), and an
+// ID. Like pinax's log(user=..., action=..., obj=..., extra=...).
+func (l *Logger) Log(ctx context.Context, action string, args ...any) (Event, error) {
+	e, err := l.buildEvent(action, args)
+	if err != nil {
+		return Event{}, err
+	}
+	return l.LogEvent(ctx, e)
+}
+
+func (l *Logger) buildEvent(action string, args []any) (Event, error) {
+	e := Event{Action: action}
+	for i, a := range args {
+		switch v := a.(type) {
+		case nil:
+		case User:
+			e.User = &v
+		case *User:
+			e.User = v
+		case Object:
+			e.Object = &v
+		case *Object:
+			e.Object = v
+		case Objecter:
+			e.Object = ObjectOf(v)
+		case json.RawMessage:
+			e.Extra = v
+		case Extra:
+			b, err := json.Marshal(map[string]any(v))
+			if err != nil {
+				return Event{}, invalid("extra", "cannot be encoded as JSON: %v", err)
+			}
+			e.Extra = b
+		case map[string]any:
+			b, err := json.Marshal(v)
+			if err != nil {
+				return Event{}, invalid("extra", "cannot be encoded as JSON: %v", err)
+			}
+			e.Extra = b
+		case time.Time:
+			e.Timestamp = v
+		case RequestContext:
+			e.Context = &v
+		case *RequestContext:
+			e.Context = v
+		case ID:
+			e.ID = string(v)
+		default:
+			return Event{}, invalid("args", "argument %d has unsupported type %T", i, a)
+		}
+	}
+	return e, nil
+}
+
+// LogEvent records e and returns it as stored (see Log). If e.ID is
+// already stored, nothing is written and the stored event is returned.
+func (l *Logger) LogEvent(ctx context.Context, e Event) (Event, error) {
+	if err := l.prepare(ctx, &e); err != nil {
+		return Event{}, err
+	}
+	out, err := l.write(ctx, []Event{e})
+	if err != nil {
+		return Event{}, err
+	}
+	return out[0], nil
+}
+
+// LogBatch records events atomically: all are stored or none. A bad event
+// fails the whole batch with a *ValidationError whose Index names it.
+func (l *Logger) LogBatch(ctx context.Context, events []Event) ([]Event, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	batch := make([]Event, len(events))
+	copy(batch, events)
+	for i := range batch {
+		if err := l.prepare(ctx, &batch[i]); err != nil {
+			return nil, AtIndex(err, i)
+		}
+	}
+	return l.write(ctx, batch)
+}
+
+// Prepare validates e and fills its defaults exactly as Log would,
+// including the user and request metadata from ctx, without storing it.
+func (l *Logger) Prepare(ctx context.Context, e *Event) error { return l.prepare(ctx, e) }
+
+func (l *Logger) prepare(ctx context.Context, e *Event) error {
+	if e.User == nil {
+		if u, ok := UserFromContext(ctx); ok {
+			e.User = &u
+		}
+	}
+	if e.Context == nil {
+		if rc, ok := RequestFromContext(ctx); ok {
+			e.Context = &rc
+		}
+	}
+	return e.Normalize(l.now())
+}
+
+func (l *Logger) write(ctx context.Context, events []Event) ([]Event, error) {
+	req := &writeReq{ctx: ctx, events: events, done: make(chan writeRes, 1)}
+	l.closeMu.RLock()
+	if l.closed {
+		l.closeMu.RUnlock()
+		return nil, ErrClosed
+	}
+	select {
+	case l.reqs <- req:
+		l.closeMu.RUnlock()
+	case <-ctx.Done():
+		l.closeMu.RUnlock()
+		return nil, ctx.Err()
+	}
+	select {
+	case res := <-req.done:
+		return res.events, res.err
+	case <-ctx.Done():
+		// The event may still be committed; the caller was not told so.
+		return nil, ctx.Err()
+	}
+}
+
+// writeLoop is the group committer: it takes the first waiting request,
+// adds every request already queued (up to MaxBatch events) and writes
+// them in one transaction.
+func (l *Logger) writeLoop() {
+	defer close(l.done)
+	var group []*writeReq
+	for {
+		select {
+		case r := <-l.reqs:
+			group = append(group[:0], r)
+		case <-l.stop:
+			// Drain what was accepted before Close.
+			for {
+				select {
+				case r := <-l.reqs:
+					l.commit([]*writeReq{r})
+				default:
+					return
+				}
+			}
+		}
+		n := len(group[0].events)
+	fill:
+		for n < l.maxBatch {
+			select {
+			case r := <-l.reqs:
+				group = append(group, r)
+				n += len(r.events)
+			default:
+				break fill
+			}
+		}
+		l.commit(group)
+	}
+}
+
+func (l *Logger) commit(group []*writeReq) {
+	// Skip callers that gave up before their turn.
+	live := group[:0]
+	for _, r := range group {
+		if r.ctx.Err() != nil {
+			r.done <- writeRes{err: r.ctx.Err()}
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	if len(live) == 1 {
+		l.commitOne(live[0])
+		return
+	}
+	var all []Event
+	for _, r := range live {
+		all = append(all, r.events...)
+	}
+	stored, inserted, err := l.store.Insert(context.WithoutCancel(live[0].ctx), all)
+	if err != nil {
+		// One request may carry what the database refuses; retry each on
+		// its own so the others still succeed.
+		for _, r := range live {
+			l.commitOne(r)
+		}
+		return
+	}
+	l.metrics.batches.Add(1)
+	l.published(stored, inserted)
+	i := 0
+	for _, r := range live {
+		r.done <- writeRes{events: stored[i : i+len(r.events) : i+len(r.events)]}
+		i += len(r.events)
+	}
+}
+
+func (l *Logger) commitOne(r *writeReq) {
+	stored, inserted, err := l.store.Insert(context.WithoutCancel(r.ctx), r.events)
+	if err != nil {
+		l.metrics.failed.Add(int64(len(r.events)))
+		r.done <- writeRes{err: err}
+		return
+	}
+	l.metrics.batches.Add(1)
+	l.published(stored, inserted)
+	r.done <- writeRes{events: stored}
+}
+
+// published counts and notifies subscribers of newly stored events.
+func (l *Logger) published(stored []Event, inserted []bool) {
+	n := 0
+	for i := range stored {
+		if inserted[i] {
+			n++
+			l.notify(stored[i])
+		}
+	}
+	l.metrics.written.Add(int64(n))
+}
+
+// Notify delivers already-stored events to the subscribers. Outbox.Commit
+// and the queue worker use it; applications rarely need it.
+func (l *Logger) Notify(events ...Event) {
+	for _, e := range events {
+		l.notify(e)
+	}
+}
+
+// Metrics returns a snapshot of the Logger's counters.
+func (l *Logger) Metrics() LoggerMetrics {
+	m := LoggerMetrics{
+		Written: l.metrics.written.Load(),
+		Batches: l.metrics.batches.Load(),
+		Failed:  l.metrics.failed.Load(),
+	}
+	m.SubscriberDrops = l.metrics.subDrops.Load()
+	return m
+}
+
+// Close waits for accepted events to be written, stops the subscribers
+// (each finishes the events already queued for it) and makes further calls
+// fail with ErrClosed. It does not close the store.
+func (l *Logger) Close() error {
+	l.closeMu.Lock()
+	if l.closed {
+		l.closeMu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.closeMu.Unlock()
+	close(l.stop)
+	<-l.done
+	l.subsMu.Lock()
+	subs := l.subs
+	l.subs = map[*subscriber]struct{}{}
+	l.subsMu.Unlock()
+	for s := range subs {
+		s.close()
+	}
+	return nil
+}
+
+var defaultLogger atomic.Pointer[Logger]
+
+// SetDefault makes l the Logger used by the package-level Log functions.
+func SetDefault(l *Logger) { defaultLogger.Store(l) }
+
+// Default returns the default Logger, or nil when none was set.
+func Default() *Logger { return defaultLogger.Load() }
+
+// ErrNoDefault is returned by the package-level functions before SetDefault.
+var ErrNoDefault = errors.New("eventlog: no default Logger: call eventlog.SetDefault")
+
+// Log records an event with the default Logger (see Logger.Log).
+func Log(ctx context.Context, action string, args ...any) (Event, error) {
+	l := Default()
+	if l == nil {
+		return Event{}, ErrNoDefault
+	}
+	return l.Log(ctx, action, args...)
+}
+
+// LogEvent records e with the default Logger (see Logger.LogEvent).
+func LogEvent(ctx context.Context, e Event) (Event, error) {
+	l := Default()
+	if l == nil {
+		return Event{}, ErrNoDefault
+	}
+	return l.LogEvent(ctx, e)
+}
