@@ -1,0 +1,23 @@
+package dial
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/eventlog/eventlog"
+)
+
+// Each store's helper below is replaced by the store package's Open when
+// that store lands.
+
+func openSQLite(ctx context.Context, url string, opts Options) (eventlog.Store, error) {
+	return nil, fmt.Errorf("sqlite store: %w yet", eventlog.ErrNotSupported)
+}
+
+func openPostgres(ctx context.Context, url string, opts Options) (eventlog.Store, error) {
+	return nil, fmt.Errorf("postgres store: %w yet", eventlog.ErrNotSupported)
+}
+
+func openMySQL(ctx context.Context, url string, opts Options) (eventlog.Store, error) {
+	return nil, fmt.Errorf("mysql store: %w yet", eventlog.ErrNotSupported)
+}
