@@ -30,6 +30,15 @@ type Store interface {
 	// Series returns counts per bucket, empty buckets included
 	// (FillSeries helps).
 	Series(ctx context.Context, q SeriesQuery) ([]Bucket, error)
+	// ActiveUsers returns the number of distinct users with an event in
+	// each bucket (q.Interval is Day or Hour), empty buckets included.
+	// It is served from a rollup, not by scanning events.
+	ActiveUsers(ctx context.Context, q SeriesQuery) ([]Bucket, error)
+	// ReadAfter returns up to limit events in write (commit) order that
+	// were stored after the event with id afterID; afterID "" starts at
+	// the first event. An unknown afterID wraps ErrNotFound. Live tails
+	// use it to resume (SSE Last-Event-ID) without missing anything.
+	ReadAfter(ctx context.Context, afterID string, limit int) ([]Event, error)
 	// ForgetUser removes this user's id and name from all their events,
 	// keeping the events, and returns how many events it changed.
 	ForgetUser(ctx context.Context, userID string) (int64, error)
@@ -44,4 +53,13 @@ type Store interface {
 // to a connection of the same database as the store.
 type SQLTxStore interface {
 	InsertSQLTx(ctx context.Context, tx *sql.Tx, events []Event) (stored []Event, inserted []bool, err error)
+}
+
+// SQLStore is implemented by the SQL stores. It gives packages that keep
+// auxiliary tables in the same database (API tokens, admin users,
+// settings) the database/sql handle and the dialect: "sqlite",
+// "postgres" or "mysql".
+type SQLStore interface {
+	SQLDB() *sql.DB
+	Dialect() string
 }
