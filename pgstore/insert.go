@@ -1,0 +1,347 @@
+package pgstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/eventlog/eventlog"
+)
+
+// copyThreshold is the batch size from which Insert stages rows with COPY;
+// smaller batches go in one statement with array parameters, which costs a
+// single round trip.
+const copyThreshold = 16
+
+// insertTail moves the rows of src into eventlog_events and updates the
+// rollups from the rows actually inserted, in one statement.
+//
+// The advisory lock, taken before any sequence value is drawn and held
+// until commit, makes seq order equal commit order, so ReadAfter (live
+// tails resuming by id) can never skip an event that commits late. It
+// serializes writers of one eventlog_events table, which also rules out
+// deadlocks between concurrent rollup upserts. Duplicates within a batch
+// are removed in Go before this runs, so ON CONFLICT only meets events
+// already stored, and those win.
+const insertTail = `,
+ins AS (
+	INSERT INTO eventlog_events (id, ts, action, user_id, user_name, object_type, object_id, extra, context)
+	SELECT id, ts, action, user_id, user_name, object_type, object_id, extra, context FROM src
+	WHERE (SELECT true FROM pg_advisory_xact_lock(1702260588, ('eventlog_events'::regclass::oid::bigint % 2147483647)::int4))
+	ORDER BY ord
+	ON CONFLICT (id) DO NOTHING
+	RETURNING id, ts, action, user_id
+), b AS (
+	SELECT id, ts, action, user_id,
+		floor(extract(epoch FROM ts) / 3600)::bigint * 3600 AS hour,
+		floor(extract(epoch FROM ts) / 86400)::bigint * 86400 AS day
+	FROM ins
+), ah AS (
+	INSERT INTO eventlog_action_hours AS r (action, hour, count)
+	SELECT action, hour, count(*) FROM b GROUP BY action, hour
+	ON CONFLICT (action, hour) DO UPDATE SET count = r.count + excluded.count
+), ac AS (
+	INSERT INTO eventlog_actors AS r (user_id, first_seen, last_seen)
+	SELECT user_id, min(ts), max(ts) FROM b WHERE user_id IS NOT NULL GROUP BY user_id
+	ON CONFLICT (user_id) DO UPDATE SET
+		first_seen = least(r.first_seen, excluded.first_seen),
+		last_seen = greatest(r.last_seen, excluded.last_seen)
+), ud AS (
+	INSERT INTO eventlog_user_days AS r (day, user_id, hours)
+	SELECT day, user_id, bit_or(1 << ((hour - day) / 3600)::int) FROM b WHERE user_id IS NOT NULL GROUP BY day, user_id
+	ON CONFLICT (day, user_id) DO UPDATE SET hours = r.hours | excluded.hours
+)
+SELECT id::text FROM ins`
+
+const insertArraysSQL = `WITH src AS (
+	SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::json[], $9::jsonb[])
+		WITH ORDINALITY AS s(id, ts, action, user_id, user_name, object_type, object_id, extra, context, ord)
+)` + insertTail
+
+const insertStagedSQL = `WITH src AS (SELECT * FROM pg_temp.eventlog_staging)` + insertTail
+
+var stagingColumns = []string{"ord", "id", "ts", "action", "user_id", "user_name", "object_type", "object_id", "extra", "context"}
+
+// queryer is what pgx.Tx, *pgxpool.Pool and *pgx.Conn have in common.
+type queryer interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// batch is a deduplicated insert: unique holds the first occurrence of
+// each id, in input order; first maps each input position to its index
+// in unique.
+type batch struct {
+	events []eventlog.Event
+	unique []eventlog.Event
+	first  []int
+}
+
+func newBatch(events []eventlog.Event) *batch {
+	b := &batch{events: events, first: make([]int, len(events))}
+	seen := make(map[string]int, len(events))
+	for i, e := range events {
+		j, ok := seen[e.ID]
+		if !ok {
+			j = len(b.unique)
+			seen[e.ID] = j
+			b.unique = append(b.unique, e)
+		}
+		b.first[i] = j
+	}
+	return b
+}
+
+// arrays returns the unique events as the nine array parameters of
+// insertArraysSQL.
+func (b *batch) arrays() []any {
+	n := len(b.unique)
+	ids, actions, extras := make([]string, n), make([]string, n), make([]string, n)
+	ts := make([]time.Time, n)
+	userIDs, userNames, objTypes, objIDs, contexts := make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
+	for i, e := range b.unique {
+		r := row(e)
+		ids[i], ts[i], actions[i], extras[i] = e.ID, e.Timestamp, e.Action, r.extra
+		userIDs[i], userNames[i], objTypes[i], objIDs[i], contexts[i] = r.userID, r.userName, r.objectType, r.objectID, r.context
+	}
+	return []any{ids, ts, actions, userIDs, userNames, objTypes, objIDs, extras, contexts}
+}
+
+// eventRow holds the nullable columns of an event.
+type eventRow struct {
+	userID, userName, objectType, objectID, context *string
+	extra                                           string
+}
+
+func row(e eventlog.Event) eventRow {
+	var r eventRow
+	if e.User != nil {
+		r.userID, r.userName = &e.User.ID, &e.User.Name
+	}
+	if e.Object != nil {
+		r.objectType, r.objectID = &e.Object.Type, &e.Object.ID
+	}
+	r.extra = "{}"
+	if len(e.Extra) > 0 {
+		r.extra = string(e.Extra)
+	}
+	if !e.Context.IsZero() {
+		c, _ := json.Marshal(e.Context) // a struct of strings always marshals
+		s := string(c)
+		r.context = &s
+	}
+	return r
+}
+
+// copyRows feeds the unique events to COPY.
+func (b *batch) copyRows() pgx.CopyFromSource {
+	return pgx.CopyFromSlice(len(b.unique), func(i int) ([]any, error) {
+		e := b.unique[i]
+		r := row(e)
+		return []any{int64(i + 1), e.ID, e.Timestamp, e.Action, r.userID, r.userName, r.objectType, r.objectID, r.extra, r.context}, nil
+	})
+}
+
+// result assembles the Store.Insert answer from the set of ids this call
+// inserted and the stored versions of the others.
+func (b *batch) result(inserted map[string]bool, existing map[string]eventlog.Event) ([]eventlog.Event, []bool, error) {
+	stored := make([]eventlog.Event, len(b.events))
+	flags := make([]bool, len(b.events))
+	claimed := make([]bool, len(b.unique))
+	for i := range b.events {
+		j := b.first[i]
+		u := b.unique[j]
+		switch {
+		case inserted[u.ID]:
+			stored[i] = u
+			flags[i] = !claimed[j]
+			claimed[j] = true
+		default:
+			e, ok := existing[u.ID]
+			if !ok {
+				return nil, nil, fmt.Errorf("event %s was neither inserted nor found", u.ID)
+			}
+			stored[i] = e
+		}
+	}
+	return stored, flags, nil
+}
+
+// missing returns the ids of unique events that were not inserted.
+func (b *batch) missing(inserted map[string]bool) []string {
+	var ids []string
+	for _, e := range b.unique {
+		if !inserted[e.ID] {
+			ids = append(ids, e.ID)
+		}
+	}
+	return ids
+}
+
+func collectIDs(rows pgx.Rows) (map[string]bool, error) {
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m, nil
+}
+
+// Insert stores events atomically; see eventlog.Store. One event, or a
+// few, take one round trip; larger batches are staged with COPY in a
+// transaction.
+func (s *Store) Insert(ctx context.Context, events []eventlog.Event) ([]eventlog.Event, []bool, error) {
+	if s.closed.Load() {
+		return nil, nil, fmt.Errorf("pgstore: insert: %w", eventlog.ErrClosed)
+	}
+	if len(events) == 0 {
+		return nil, nil, nil
+	}
+	b := newBatch(events)
+	var inserted map[string]bool
+	var err error
+	if len(b.unique) < copyThreshold {
+		// A single statement is its own transaction: atomic without BEGIN.
+		inserted, err = insertArrays(ctx, s.pool, b)
+	} else {
+		inserted, err = s.insertCopy(ctx, b)
+	}
+	if err != nil {
+		return nil, nil, s.wrapErr("insert", err)
+	}
+	existing, err := getMany(ctx, s.pool, b.missing(inserted))
+	if err != nil {
+		return nil, nil, s.wrapErr("insert", err)
+	}
+	stored, flags, err := b.result(inserted, existing)
+	if err != nil {
+		return nil, nil, s.wrapErr("insert", err)
+	}
+	return stored, flags, nil
+}
+
+func insertArrays(ctx context.Context, q queryer, b *batch) (map[string]bool, error) {
+	rows, err := q.Query(ctx, insertArraysSQL, b.arrays()...)
+	if err != nil {
+		return nil, err
+	}
+	return collectIDs(rows)
+}
+
+func (s *Store) insertCopy(ctx context.Context, b *batch) (map[string]bool, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "eventlog_staging"}, stagingColumns, b.copyRows()); err != nil {
+		return nil, fmt.Errorf("copy: %w", err)
+	}
+	rows, err := tx.Query(ctx, insertStagedSQL)
+	if err != nil {
+		return nil, err
+	}
+	inserted, err := collectIDs(rows)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, err
+	}
+	return inserted, nil
+}
+
+// InsertTx stores events inside the caller's pgx transaction, which must
+// be on the store's database: they exist if and only if tx commits. It
+// returns the same results as Insert. Until tx ends it holds the lock that
+// orders writers (see ReadAfter), so keep such transactions short.
+func (s *Store) InsertTx(ctx context.Context, tx pgx.Tx, events []eventlog.Event) ([]eventlog.Event, []bool, error) {
+	if len(events) == 0 {
+		return nil, nil, nil
+	}
+	b := newBatch(events)
+	inserted, err := insertArrays(ctx, tx, b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pgstore: insert: %w", err)
+	}
+	existing, err := getMany(ctx, tx, b.missing(inserted))
+	if err != nil {
+		return nil, nil, fmt.Errorf("pgstore: insert: %w", err)
+	}
+	stored, flags, err := b.result(inserted, existing)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pgstore: insert: %w", err)
+	}
+	return stored, flags, nil
+}
+
+// Outbox returns an eventlog.Outbox that logs through l into tx: events
+// exist if and only if tx commits through the Outbox, and l's subscribers
+// hear of them only after that commit.
+func (s *Store) Outbox(l *eventlog.Logger, tx pgx.Tx) *eventlog.Outbox {
+	return eventlog.NewOutbox(l,
+		func(ctx context.Context, events []eventlog.Event) ([]eventlog.Event, []bool, error) {
+			return s.InsertTx(ctx, tx, events)
+		},
+		func() error { return tx.Commit(context.Background()) },
+		func() error { return tx.Rollback(context.Background()) },
+	)
+}
+
+// InsertSQLTx stores events inside the caller's database/sql transaction,
+// which must be on the store's database (for instance one begun on
+// SQLDB()). It implements eventlog.SQLTxStore.
+func (s *Store) InsertSQLTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event) ([]eventlog.Event, []bool, error) {
+	if len(events) == 0 {
+		return nil, nil, nil
+	}
+	b := newBatch(events)
+	rows, err := tx.QueryContext(ctx, insertArraysSQL, b.arrays()...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pgstore: insert: %w", err)
+	}
+	inserted := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("pgstore: insert: %w", err)
+		}
+		inserted[id] = true
+	}
+	if err := rows.Close(); err != nil {
+		return nil, nil, fmt.Errorf("pgstore: insert: %w", err)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("pgstore: insert: %w", err)
+	}
+	existing := map[string]eventlog.Event{}
+	if ids := b.missing(inserted); len(ids) > 0 {
+		rows, err := tx.QueryContext(ctx, selectEvents+` WHERE id = ANY($1::uuid[])`, ids)
+		if err != nil {
+			return nil, nil, fmt.Errorf("pgstore: insert: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			e, err := scanEvent(rows)
+			if err != nil {
+				return nil, nil, fmt.Errorf("pgstore: insert: %w", err)
+			}
+			existing[e.ID] = e
+		}
+		if err := rows.Err(); err != nil {
+			return nil, nil, fmt.Errorf("pgstore: insert: %w", err)
+		}
+	}
+	stored, flags, err := b.result(inserted, existing)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pgstore: insert: %w", err)
+	}
+	return stored, flags, nil
+}
