@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/pgstore"
 )
 
 // Each store's helper below is replaced by the store package's Open when
@@ -15,7 +16,7 @@ func openSQLite(ctx context.Context, url string, opts Options) (eventlog.Store, 
 }
 
 func openPostgres(ctx context.Context, url string, opts Options) (eventlog.Store, error) {
-	return nil, fmt.Errorf("postgres store: %w yet", eventlog.ErrNotSupported)
+	return pgstore.Open(ctx, url, &pgstore.Options{Migrate: opts.Migrate})
 }
 
 func openMySQL(ctx context.Context, url string, opts Options) (eventlog.Store, error) {
