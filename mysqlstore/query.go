@@ -180,7 +180,8 @@ func whereCond(w eventlog.Where) (string, []any) {
 }
 
 // ReadAfter returns up to limit events in commit order stored after the
-// event afterID ("" starts at the first event). Inserts take a lock that
+// event afterID ("" starts at the first event). It reads the primary key
+// in order, so a large limit costs only the rows it returns. Inserts take a lock that
 // makes seq order commit order, so resuming never skips an event.
 func (s *Store) ReadAfter(ctx context.Context, afterID string, limit int) ([]eventlog.Event, error) {
 	if err := s.check(); err != nil {
@@ -189,7 +190,6 @@ func (s *Store) ReadAfter(ctx context.Context, afterID string, limit int) ([]eve
 	if limit < 1 {
 		return nil, &eventlog.ValidationError{Field: "limit", Index: -1, Message: "must be positive"}
 	}
-	limit = min(limit, eventlog.MaxLimit)
 	var seq int64
 	if afterID != "" {
 		err := s.db.QueryRowContext(ctx, "SELECT seq FROM eventlog_events WHERE id = ?", afterID).Scan(&seq)
