@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/mysqlstore"
 	"github.com/eventlog/eventlog/pgstore"
 )
 
@@ -20,5 +21,5 @@ func openPostgres(ctx context.Context, url string, opts Options) (eventlog.Store
 }
 
 func openMySQL(ctx context.Context, url string, opts Options) (eventlog.Store, error) {
-	return nil, fmt.Errorf("mysql store: %w yet", eventlog.ErrNotSupported)
+	return mysqlstore.Open(ctx, url, &mysqlstore.Options{Migrate: opts.Migrate})
 }
