@@ -1,0 +1,132 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/auth"
+)
+
+// Error codes of the API's error body.
+const (
+	CodeInvalid          = "invalid"
+	CodeNotFound         = "not_found"
+	CodeUnauthorized     = "unauthorized"
+	CodeForbidden        = "forbidden"
+	CodeTooLarge         = "too_large"
+	CodeMethodNotAllowed = "method_not_allowed"
+	CodeUnavailable      = "unavailable"
+	CodeInternal         = "internal"
+)
+
+// Errors of the HTTP layer itself, mapped in errorTable like eventlog's.
+var (
+	errTooLarge      = errors.New("request body is larger than the limit")
+	errTooMany       = errors.New("too many events in one request")
+	errRouteNotFound = errors.New("no such endpoint")
+	errMethod        = errors.New("method not allowed on this endpoint")
+)
+
+// errorTable maps errors to statuses and codes: the first entry that
+// errors.Is matches wins. Anything else is a 500 whose details are logged,
+// never sent.
+var errorTable = []struct {
+	err    error
+	status int
+	code   string
+	public bool // the error's own text is safe to show
+}{
+	{eventlog.ErrInvalid, http.StatusBadRequest, CodeInvalid, true},
+	{eventlog.ErrNotFound, http.StatusNotFound, CodeNotFound, false},
+	{errRouteNotFound, http.StatusNotFound, CodeNotFound, true},
+	{errMethod, http.StatusMethodNotAllowed, CodeMethodNotAllowed, true},
+	{auth.ErrUnauthenticated, http.StatusUnauthorized, CodeUnauthorized, true},
+	{auth.ErrForbidden, http.StatusForbidden, CodeForbidden, true},
+	{errTooLarge, http.StatusRequestEntityTooLarge, CodeTooLarge, true},
+	{errTooMany, http.StatusRequestEntityTooLarge, CodeTooLarge, true},
+	{eventlog.ErrClosed, http.StatusServiceUnavailable, CodeUnavailable, false},
+	{eventlog.ErrBufferFull, http.StatusServiceUnavailable, CodeUnavailable, false},
+	{context.DeadlineExceeded, http.StatusServiceUnavailable, CodeUnavailable, false},
+}
+
+// ErrorBody is the JSON body of every error response, under "error".
+type ErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+	Index   *int   `json:"index,omitempty"`
+}
+
+// fieldError is a public error naming a field, for HTTP-level checks.
+type fieldError struct {
+	field, msg string
+	err        error
+}
+
+func (e *fieldError) Error() string { return e.field + ": " + e.msg }
+func (e *fieldError) Unwrap() error { return e.err }
+
+// classify returns the status and the body for err.
+func classify(err error) (int, ErrorBody) {
+	for _, m := range errorTable {
+		if !errors.Is(err, m.err) {
+			continue
+		}
+		body := ErrorBody{Code: m.code, Message: http.StatusText(m.status)}
+		var ve *eventlog.ValidationError
+		var fe *fieldError
+		switch {
+		case errors.As(err, &ve):
+			body.Field, body.Message = ve.Field, ve.Field+" "+ve.Message
+			if ve.Index >= 0 {
+				i := ve.Index
+				body.Index = &i
+			}
+		case errors.As(err, &fe):
+			body.Field, body.Message = fe.field, fe.msg
+		case m.public:
+			body.Message = err.Error()
+		case m.err == eventlog.ErrNotFound:
+			body.Message = "not found"
+		case m.status == http.StatusServiceUnavailable:
+			body.Message = "the server is shutting down or overloaded; retry later"
+		}
+		return m.status, body
+	}
+	return http.StatusInternalServerError, ErrorBody{Code: CodeInternal, Message: "internal error; see the server log"}
+}
+
+// writeError answers with err's status and body, logs internal errors
+// and counts store failures.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := classify(err)
+	if status >= 500 {
+		h.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+		if status == http.StatusInternalServerError {
+			h.metrics.storeErrors.Inc()
+		}
+	}
+	b := make([]byte, 0, 128)
+	b = append(b, `{"error":{"code":`...)
+	b = strconv.AppendQuote(b, body.Code)
+	b = append(b, `,"message":`...)
+	b = appendJSONString(b, body.Message)
+	if body.Field != "" {
+		b = append(b, `,"field":`...)
+		b = appendJSONString(b, body.Field)
+	}
+	if body.Index != nil {
+		b = append(b, `,"index":`...)
+		b = strconv.AppendInt(b, int64(*body.Index), 10)
+	}
+	b = append(b, "}}\n"...)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(b)
+}

@@ -1,0 +1,220 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/eventlog/eventlog"
+)
+
+// catchUpPage is how many events one ReadAfter call returns while a
+// stream catches up.
+const catchUpPage = 1000
+
+// stream serves Server-Sent Events: every matching event committed after
+// the client connected, or, with Last-Event-ID, after that event.
+//
+// How nothing is missed: the stream subscribes to the Logger before it
+// reads the store, so an event committed during the catch-up is both read
+// and delivered live; the ids sent by the catch-up are remembered until
+// the live channel has moved past them, so none is sent twice. When the
+// Logger reports dropped deliveries (a stream slower than the ingest
+// rate), the stream catches up from the store again after the last event
+// it saw.
+func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
+	q, err := h.parseQuery(r.URL.Query(), streamParams)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.streamsMu.Lock()
+	closed := h.closed
+	h.streamsMu.Unlock()
+	if closed {
+		h.writeError(w, r, eventlog.ErrClosed)
+		return
+	}
+	live, cancel := h.logger.SubscribeChan(h.streamBuf)
+	defer cancel()
+	drops := h.logger.Metrics().SubscriberDrops
+
+	s := &sseWriter{w: w, rc: http.NewResponseController(w), q: &q}
+	lastID := r.Header.Get("Last-Event-ID")
+	var seen map[string]struct{}
+	if lastID != "" {
+		// Read the first page before answering, so an unknown id is a 400.
+		first, err := h.store.ReadAfter(r.Context(), lastID, catchUpPage)
+		if errors.Is(err, eventlog.ErrNotFound) {
+			h.writeError(w, r, &fieldError{field: "Last-Event-ID", msg: fmt.Sprintf("event %q is not stored here", lastID), err: eventlog.ErrInvalid})
+			return
+		}
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		s.start()
+		if seen, lastID, err = h.catchUp(r, s, first, lastID); err != nil {
+			return
+		}
+	} else {
+		s.start()
+	}
+	if err := s.flush(); err != nil {
+		return
+	}
+	h.metrics.streams.Inc()
+	defer h.metrics.streams.Dec()
+
+	tick := time.NewTicker(h.keepAlive)
+	defer tick.Stop()
+	for {
+		select {
+		case e, ok := <-live:
+			if !ok { // the Logger closed
+				return
+			}
+			if seen != nil {
+				if _, dup := seen[e.ID]; dup {
+					continue
+				}
+				seen = nil // the live channel is past the catch-up
+			}
+			lastID = e.ID
+			if err := s.send(&e); err != nil {
+				return
+			}
+			// Send what is already queued before flushing once.
+			for more := true; more; {
+				select {
+				case e, ok := <-live:
+					if !ok {
+						s.flush()
+						return
+					}
+					lastID = e.ID
+					if err := s.send(&e); err != nil {
+						return
+					}
+				default:
+					more = false
+				}
+			}
+			if err := s.flush(); err != nil {
+				return
+			}
+		case <-tick.C:
+			if d := h.logger.Metrics().SubscriberDrops; d != drops && lastID != "" {
+				drops = d
+				if seen, lastID, err = h.catchUp(r, s, nil, lastID); err != nil {
+					return
+				}
+			}
+			s.comment("keep-alive")
+			if err := s.flush(); err != nil {
+				return
+			}
+		case <-r.Context().Done():
+			return
+		case <-h.closing:
+			s.comment("server shutting down")
+			s.flush()
+			return
+		}
+	}
+}
+
+// catchUp sends the events stored after lastID (first is the first page
+// when already read) and returns the ids it sent and the new last id.
+func (h *Handler) catchUp(r *http.Request, s *sseWriter, first []eventlog.Event, lastID string) (map[string]struct{}, string, error) {
+	seen := map[string]struct{}{}
+	page := first
+	for {
+		if page == nil {
+			var err error
+			page, err = h.store.ReadAfter(r.Context(), lastID, catchUpPage)
+			if err != nil {
+				h.log.Error("stream catch-up failed", "error", err)
+				return nil, lastID, err
+			}
+		}
+		for i := range page {
+			seen[page[i].ID] = struct{}{}
+			lastID = page[i].ID
+			if err := s.send(&page[i]); err != nil {
+				return nil, lastID, err
+			}
+		}
+		if err := s.flush(); err != nil {
+			return nil, lastID, err
+		}
+		if len(page) < catchUpPage {
+			return seen, lastID, nil
+		}
+		page = nil
+	}
+}
+
+// sseWriter writes Server-Sent Events.
+type sseWriter struct {
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	q   *eventlog.Query
+	buf []byte
+	err error
+}
+
+func (s *sseWriter) start() {
+	// A stream outlives the server's read and write timeouts by design.
+	s.rc.SetReadDeadline(time.Time{})
+	s.rc.SetWriteDeadline(time.Time{})
+	hd := s.w.Header()
+	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("X-Accel-Buffering", "no")
+	s.w.WriteHeader(http.StatusOK)
+	s.buf = append(s.buf[:0], "retry: 2000\n\n"...)
+}
+
+// send writes e when it matches the stream's filters.
+func (s *sseWriter) send(e *eventlog.Event) error {
+	if s.err != nil {
+		return s.err
+	}
+	if !matches(s.q, e) {
+		return nil
+	}
+	s.buf = append(s.buf, "id: "...)
+	s.buf = append(s.buf, e.ID...)
+	s.buf = append(s.buf, "\ndata: "...)
+	s.buf = e.AppendJSON(s.buf)
+	s.buf = append(s.buf, "\n\n"...)
+	if len(s.buf) > 64<<10 {
+		return s.flush()
+	}
+	return nil
+}
+
+func (s *sseWriter) comment(text string) {
+	s.buf = append(s.buf, ": "...)
+	s.buf = append(s.buf, text...)
+	s.buf = append(s.buf, "\n\n"...)
+}
+
+func (s *sseWriter) flush() error {
+	if s.err != nil {
+		return s.err
+	}
+	if len(s.buf) > 0 {
+		if _, err := s.w.Write(s.buf); err != nil {
+			s.err = err
+			return err
+		}
+		s.buf = s.buf[:0]
+	}
+	if err := s.rc.Flush(); err != nil {
+		s.err = err
+	}
+	return s.err
+}
