@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -109,7 +110,7 @@ and jsonl and csv print it on stderr.`,
 				}
 			}
 			if err := q.Normalize(); err != nil {
-				return asUsage(err, "")
+				return asUsage(err, queryFlag(err))
 			}
 
 			ctx := cmd.Context()
@@ -138,6 +139,16 @@ and jsonl and csv print it on stderr.`,
 	f.StringVar(&cursor, "cursor", "", "continue after the page that returned this `CURSOR`")
 	f.StringVar(&format, "format", formatTable, "output `FORMAT`: table, json, jsonl or csv")
 	return cmd
+}
+
+// queryFlag names the flag behind a query validation error where it
+// differs from an event's (an action is --action here, not ACTION).
+func queryFlag(err error) string {
+	var ve *eventlog.ValidationError
+	if errors.As(err, &ve) && ve.Field == "action" {
+		return "--action"
+	}
+	return ""
 }
 
 func writeEvents(e *env, format string, page eventlog.Page) error {
