@@ -102,8 +102,13 @@ func dedupe(xs []string) []string {
 // likeEscaper makes a user's text a literal LIKE pattern (ESCAPE '!').
 var likeEscaper = strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
 
-// searchColumns are the columns Query.Text searches.
-var searchColumns = [...]string{"action", "user_id", "user_name", "object_type", "object_id", "extra"}
+// searchColumns are the columns Query.Text searches. The byte columns are converted to text so that LOWER folds them;
+// COLLATE utf8mb4_bin keeps LIKE from also folding accents, as the
+// default utf8mb4 collations would.
+var searchColumns = [...]string{
+	"CONVERT(action USING utf8mb4)", "CONVERT(user_id USING utf8mb4)", "CONVERT(user_name USING utf8mb4)",
+	"CONVERT(object_type USING utf8mb4)", "CONVERT(object_id USING utf8mb4)", "extra",
+}
 
 // filters returns the conditions of q other than its actions.
 func filters(q eventlog.Query) ([]string, []any) {
@@ -143,7 +148,7 @@ func filters(q eventlog.Query) ([]string, []any) {
 		pattern := "%" + likeEscaper.Replace(q.Text) + "%"
 		ors := make([]string, len(searchColumns))
 		for i, c := range searchColumns {
-			ors[i] = "LOWER(" + c + ") LIKE LOWER(?) ESCAPE '!'"
+			ors[i] = "LOWER(" + c + ") COLLATE utf8mb4_bin LIKE LOWER(?) ESCAPE '!'"
 			args = append(args, pattern)
 		}
 		conds = append(conds, "("+strings.Join(ors, " OR ")+")")

@@ -14,10 +14,13 @@
 --     indexed through 16-byte keys the store computes (a truncated SHA-256
 --     of the value): user_key, type_key and object_key. Queries compare
 --     the key and the full value, so a match stays exact.
---   * Text columns use utf8mb4_bin so that exact-match filters are exact
---     (the default _ci collations would make 'Alice' equal 'alice' and
---     'é' equal 'e'); id is ascii_bin so that it sorts like the other
---     stores.
+--   * action, user_id, user_name, object_type and object_id are VARBINARY
+--     holding UTF-8 bytes, so that exact-match filters are exact: the _ci
+--     collations make 'Alice' equal 'alice' and 'é' equal 'e', and even
+--     utf8mb4_bin pads, making 'e1' equal 'e1 ' (MySQL 8 and MariaDB have
+--     no NO PAD binary collation in common). Byte order is also the order
+--     of the other stores. Text search converts them to utf8mb4 first.
+--     id is ascii_bin so that it sorts like the other stores.
 --   * eventlog_insert_lock has one row that every insert locks first, so
 --     seq (AUTO_INCREMENT) order is commit order and ReadAfter never skips
 --     an event committed late by a concurrent transaction.
@@ -27,12 +30,12 @@ CREATE TABLE eventlog_events (
     seq         BIGINT NOT NULL AUTO_INCREMENT,
     id          CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
     ts          BIGINT NOT NULL COMMENT 'microseconds since 1970-01-01 UTC',
-    action      VARCHAR(128) NOT NULL,
-    user_id     VARCHAR(1024) NULL,
-    user_name   VARCHAR(1024) NULL,
+    action      VARBINARY(512) NOT NULL COMMENT 'UTF-8, at most 128 characters',
+    user_id     VARBINARY(4096) NULL COMMENT 'UTF-8, at most 1024 characters',
+    user_name   VARBINARY(4096) NULL,
     user_key    BINARY(16) NULL COMMENT 'truncated SHA-256 of user_id',
-    object_type VARCHAR(1024) NULL,
-    object_id   VARCHAR(1024) NULL,
+    object_type VARBINARY(4096) NULL,
+    object_id   VARBINARY(4096) NULL,
     type_key    BINARY(16) NULL COMMENT 'truncated SHA-256 of object_type',
     object_key  BINARY(16) NULL COMMENT 'truncated SHA-256 of object_type NUL object_id',
     extra       MEDIUMTEXT NOT NULL,
@@ -48,7 +51,7 @@ CREATE TABLE eventlog_events (
 
 -- hour is the hour number since the Unix epoch (floor(ts / 3600e6)).
 CREATE TABLE eventlog_action_hours (
-    action VARCHAR(128) NOT NULL,
+    action VARBINARY(512) NOT NULL,
     hour   BIGINT NOT NULL,
     count  BIGINT NOT NULL,
     PRIMARY KEY (action, hour),
@@ -58,7 +61,7 @@ CREATE TABLE eventlog_action_hours (
 -- first_seen and last_seen are microseconds, like eventlog_events.ts.
 CREATE TABLE eventlog_actors (
     user_key   BINARY(16) NOT NULL,
-    user_id    VARCHAR(1024) NOT NULL,
+    user_id    VARBINARY(4096) NOT NULL,
     first_seen BIGINT NOT NULL,
     last_seen  BIGINT NOT NULL,
     PRIMARY KEY (user_key),
