@@ -9,16 +9,50 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/eventlog/eventlog/spool"
 )
 
 // Config configures a Logger. A nil *Config means all defaults.
 type Config struct {
+	// Mode is how events are written and what a returned Log guarantees:
+	// Sync, Async or Spooled (see Mode). Defaults to Sync.
+	Mode Mode
 	// Now returns the current time for default timestamps.
 	// Defaults to time.Now.
 	Now func() time.Time
-	// MaxBatch is the most events one group commit writes in one
-	// transaction. Defaults to 1000.
+	// MaxBatch is the most events one store transaction writes (group
+	// commit in Sync mode, the background writer otherwise); a LogBatch
+	// larger than this is still written in one transaction.
+	// Defaults to 1000.
 	MaxBatch int
+	// BufferSize is how many Log calls (Async and Spooled modes) may wait
+	// for the background writer before WhenFull applies.
+	// Defaults to 10000.
+	BufferSize int
+	// WhenFull is what Log does when the buffer or the spool is full.
+	// Defaults to BlockWhenFull.
+	WhenFull FullPolicy
+	// FlushInterval is how long the background writer waits for a batch
+	// to fill before writing what it has. Defaults to 100ms.
+	FlushInterval time.Duration
+	// MaxRetryDelay caps the exponential backoff between retries of a
+	// failing store (Async and Spooled modes); the first retry waits
+	// 10ms. Defaults to 5s.
+	MaxRetryDelay time.Duration
+	// SpoolDir is the directory of the write-ahead spool. Required in
+	// Spooled mode; one Logger per directory at a time.
+	SpoolDir string
+	// SpoolSync is the spool's fsync policy. Defaults to spool.SyncAlways.
+	SpoolSync spool.SyncPolicy
+	// SpoolMaxBytes caps the spool's size on disk; beyond it WhenFull
+	// applies. Defaults to 1 GiB.
+	SpoolMaxBytes int64
+	// OnSpoolFull, when set, is called with the spool's size and cap each
+	// time a Log call finds the spool full, so an application can alert
+	// before its callers feel it (LoggerMetrics.SpoolBytes tells the same
+	// continuously).
+	OnSpoolFull func(bytes, maxBytes int64)
 	// SubscriberBuffer is the number of events buffered per subscriber
 	// before further events are dropped for that subscriber.
 	// Defaults to 1024.
@@ -31,19 +65,35 @@ type Config struct {
 // Logger validates events, stores them and notifies subscribers. It is
 // safe for concurrent use.
 //
-// Log returns only after the event is committed to the store. Concurrent
-// calls are committed together (group commit): while one transaction is
-// being written, the calls that arrive queue up and the next transaction
-// writes all of them, so throughput under concurrency is many times one
-// commit per call, and no call returns before its own event is durable.
+// In the default Sync mode Log returns only after the event is committed
+// to the store. Concurrent calls are committed together (group commit):
+// while one transaction is being written, the calls that arrive queue up
+// and the next transaction writes all of them, so throughput under
+// concurrency is many times one commit per call, and no call returns
+// before its own event is durable. Async and Spooled modes trade that
+// guarantee for speed; see Mode.
 type Logger struct {
 	store    Store
+	mode     Mode
 	now      func() time.Time
 	maxBatch int
 	subBuf   int
 	errLog   *slog.Logger
 
-	reqs    chan *writeReq
+	// Sync mode.
+	reqs chan *writeReq
+
+	// Async and Spooled modes.
+	queue         chan queued
+	slots         chan struct{}
+	whenFull      FullPolicy
+	flushInterval time.Duration
+	maxRetryDelay time.Duration
+	spool         *spool.Spool
+	onSpoolFull   func(bytes, maxBytes int64)
+	replayed      chan struct{}
+	abandon       chan struct{}
+
 	stop    chan struct{}
 	done    chan struct{}
 	closeMu sync.RWMutex
@@ -53,22 +103,6 @@ type Logger struct {
 	subs   map[*subscriber]struct{}
 
 	metrics loggerMetrics
-}
-
-type loggerMetrics struct {
-	written, batches, failed, subDrops atomic.Int64
-}
-
-// LoggerMetrics is a snapshot of a Logger's counters.
-type LoggerMetrics struct {
-	// Written counts events newly stored.
-	Written int64
-	// Batches counts transactions written by group commit.
-	Batches int64
-	// Failed counts events whose write failed.
-	Failed int64
-	// SubscriberDrops counts events not delivered to a full subscriber.
-	SubscriberDrops int64
 }
 
 type writeReq struct {
@@ -83,7 +117,9 @@ type writeRes struct {
 }
 
 // New returns a Logger that writes to store. The caller keeps ownership
-// of store and closes it after closing the Logger.
+// of store and closes it after closing the Logger. In Spooled mode New
+// opens the spool and starts storing the events an earlier process left
+// in it.
 func New(store Store, cfg *Config) (*Logger, error) {
 	if store == nil {
 		return nil, errors.New("eventlog.New: store is nil")
@@ -92,37 +128,91 @@ func New(store Store, cfg *Config) (*Logger, error) {
 		cfg = &Config{}
 	}
 	l := &Logger{
-		store:    store,
-		now:      cfg.Now,
-		maxBatch: cfg.MaxBatch,
-		subBuf:   cfg.SubscriberBuffer,
-		errLog:   cfg.ErrorLog,
-		reqs:     make(chan *writeReq, 4096),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
-		subs:     map[*subscriber]struct{}{},
+		store:         store,
+		mode:          cfg.Mode,
+		now:           cfg.Now,
+		maxBatch:      cfg.MaxBatch,
+		subBuf:        cfg.SubscriberBuffer,
+		errLog:        cfg.ErrorLog,
+		whenFull:      cfg.WhenFull,
+		flushInterval: cfg.FlushInterval,
+		maxRetryDelay: cfg.MaxRetryDelay,
+		onSpoolFull:   cfg.OnSpoolFull,
+		stop:          make(chan struct{}),
+		done:          make(chan struct{}),
+		replayed:      make(chan struct{}),
+		abandon:       make(chan struct{}),
+		subs:          map[*subscriber]struct{}{},
+		metrics:       newLoggerMetrics(),
 	}
+	bufferSize := cfg.BufferSize
 	if l.now == nil {
 		l.now = time.Now
 	}
 	if l.maxBatch == 0 {
 		l.maxBatch = 1000
 	}
-	if l.maxBatch < 1 {
-		return nil, fmt.Errorf("eventlog.New: MaxBatch %d must be positive", cfg.MaxBatch)
-	}
 	if l.subBuf == 0 {
 		l.subBuf = 1024
 	}
-	if l.subBuf < 1 {
-		return nil, fmt.Errorf("eventlog.New: SubscriberBuffer %d must be positive", cfg.SubscriberBuffer)
+	if bufferSize == 0 {
+		bufferSize = 10000
+	}
+	if l.flushInterval == 0 {
+		l.flushInterval = 100 * time.Millisecond
+	}
+	if l.maxRetryDelay == 0 {
+		l.maxRetryDelay = 5 * time.Second
 	}
 	if l.errLog == nil {
 		l.errLog = slog.Default()
 	}
-	go l.writeLoop()
+	switch {
+	case l.mode < Sync || l.mode > Spooled:
+		return nil, fmt.Errorf("eventlog.New: Mode %d is not Sync, Async or Spooled", cfg.Mode)
+	case l.maxBatch < 1:
+		return nil, fmt.Errorf("eventlog.New: MaxBatch %d must be positive", cfg.MaxBatch)
+	case l.subBuf < 1:
+		return nil, fmt.Errorf("eventlog.New: SubscriberBuffer %d must be positive", cfg.SubscriberBuffer)
+	case bufferSize < 1:
+		return nil, fmt.Errorf("eventlog.New: BufferSize %d must be positive", cfg.BufferSize)
+	case l.whenFull < BlockWhenFull || l.whenFull > ErrorWhenFull:
+		return nil, fmt.Errorf("eventlog.New: WhenFull %d is not BlockWhenFull, DropWhenFull or ErrorWhenFull", cfg.WhenFull)
+	case l.flushInterval < 0:
+		return nil, fmt.Errorf("eventlog.New: FlushInterval %v must be positive", cfg.FlushInterval)
+	case l.maxRetryDelay < 0:
+		return nil, fmt.Errorf("eventlog.New: MaxRetryDelay %v must be positive", cfg.MaxRetryDelay)
+	case l.mode == Spooled && cfg.SpoolDir == "":
+		return nil, errors.New("eventlog.New: SpoolDir is required in Spooled mode")
+	case cfg.SpoolMaxBytes < 0:
+		return nil, fmt.Errorf("eventlog.New: SpoolMaxBytes %d must be positive", cfg.SpoolMaxBytes)
+	}
+	switch l.mode {
+	case Sync:
+		close(l.replayed)
+		l.reqs = make(chan *writeReq, 4096)
+		go l.writeLoop()
+	case Async:
+		close(l.replayed)
+		l.queue = make(chan queued, bufferSize)
+		l.slots = make(chan struct{}, bufferSize)
+		go l.asyncLoop()
+	case Spooled:
+		sp, err := spool.Open(cfg.SpoolDir, spool.Options{Sync: cfg.SpoolSync, SyncInterval: l.flushInterval, MaxBytes: cfg.SpoolMaxBytes})
+		if err != nil {
+			return nil, fmt.Errorf("eventlog.New: SpoolDir: %w", err)
+		}
+		l.spool = sp
+		l.queue = make(chan queued, bufferSize)
+		l.slots = make(chan struct{}, bufferSize)
+		go l.asyncLoop()
+		go l.replay()
+	}
 	return l, nil
 }
+
+// Mode returns the Logger's write mode.
+func (l *Logger) Mode() Mode { return l.mode }
 
 // Store returns the store the Logger writes to.
 func (l *Logger) Store() Store { return l.store }
@@ -193,9 +283,19 @@ func (l *Logger) buildEvent(action string, args []any) (Event, error) {
 
 // LogEvent records e and returns it as stored (see Log). If e.ID is
 // already stored, nothing is written and the stored event is returned.
+//
+// In Async and Spooled modes it returns once e is validated and queued
+// (spooled), with e as it will be stored: an id already stored is then
+// skipped by the writer without the caller learning of it.
 func (l *Logger) LogEvent(ctx context.Context, e Event) (Event, error) {
 	if err := l.prepare(ctx, &e); err != nil {
 		return Event{}, err
+	}
+	if l.mode != Sync {
+		if err := l.enqueue(ctx, queued{event: e}); err != nil {
+			return Event{}, err
+		}
+		return e, nil
 	}
 	out, err := l.write(ctx, []Event{e})
 	if err != nil {
@@ -205,7 +305,9 @@ func (l *Logger) LogEvent(ctx context.Context, e Event) (Event, error) {
 }
 
 // LogBatch records events atomically: all are stored or none. A bad event
-// fails the whole batch with a *ValidationError whose Index names it.
+// fails the whole batch with a *ValidationError whose Index names it. In
+// Async and Spooled modes the batch is queued as one unit, written in one
+// transaction, and the events are returned as they will be stored.
 func (l *Logger) LogBatch(ctx context.Context, events []Event) ([]Event, error) {
 	if len(events) == 0 {
 		return nil, nil
@@ -217,6 +319,12 @@ func (l *Logger) LogBatch(ctx context.Context, events []Event) ([]Event, error) 
 			return nil, AtIndex(err, i)
 		}
 	}
+	if l.mode != Sync {
+		if err := l.enqueue(ctx, queued{batch: batch}); err != nil {
+			return nil, err
+		}
+		return batch, nil
+	}
 	return l.write(ctx, batch)
 }
 
@@ -225,14 +333,18 @@ func (l *Logger) LogBatch(ctx context.Context, events []Event) ([]Event, error) 
 func (l *Logger) Prepare(ctx context.Context, e *Event) error { return l.prepare(ctx, e) }
 
 func (l *Logger) prepare(ctx context.Context, e *Event) error {
+	// The copies are declared inside the branches so that a call whose
+	// ctx carries no user or request allocates nothing here.
 	if e.User == nil {
 		if u, ok := UserFromContext(ctx); ok {
-			e.User = &u
+			actor := u
+			e.User = &actor
 		}
 	}
 	if e.Context == nil {
 		if rc, ok := RequestFromContext(ctx); ok {
-			e.Context = &rc
+			meta := rc
+			e.Context = &meta
 		}
 	}
 	return e.Normalize(l.now())
@@ -318,6 +430,7 @@ func (l *Logger) commit(group []*writeReq) {
 	for _, r := range live {
 		all = append(all, r.events...)
 	}
+	start := time.Now()
 	stored, inserted, err := l.store.Insert(context.WithoutCancel(live[0].ctx), all)
 	if err != nil {
 		// One request may carry what the database refuses; retry each on
@@ -327,7 +440,7 @@ func (l *Logger) commit(group []*writeReq) {
 		}
 		return
 	}
-	l.metrics.batches.Add(1)
+	l.metrics.observeWrite(len(all), time.Since(start))
 	l.published(stored, inserted)
 	i := 0
 	for _, r := range live {
@@ -337,13 +450,14 @@ func (l *Logger) commit(group []*writeReq) {
 }
 
 func (l *Logger) commitOne(r *writeReq) {
+	start := time.Now()
 	stored, inserted, err := l.store.Insert(context.WithoutCancel(r.ctx), r.events)
 	if err != nil {
 		l.metrics.failed.Add(int64(len(r.events)))
 		r.done <- writeRes{err: err}
 		return
 	}
-	l.metrics.batches.Add(1)
+	l.metrics.observeWrite(len(r.events), time.Since(start))
 	l.published(stored, inserted)
 	r.done <- writeRes{events: stored}
 }
@@ -368,21 +482,19 @@ func (l *Logger) Notify(events ...Event) {
 	}
 }
 
-// Metrics returns a snapshot of the Logger's counters.
-func (l *Logger) Metrics() LoggerMetrics {
-	m := LoggerMetrics{
-		Written: l.metrics.written.Load(),
-		Batches: l.metrics.batches.Load(),
-		Failed:  l.metrics.failed.Load(),
-	}
-	m.SubscriberDrops = l.metrics.subDrops.Load()
-	return m
-}
-
 // Close waits for accepted events to be written, stops the subscribers
 // (each finishes the events already queued for it) and makes further calls
-// fail with ErrClosed. It does not close the store.
-func (l *Logger) Close() error {
+// fail with ErrClosed. It does not close the store. In Async and Spooled
+// modes it keeps retrying a failing store until everything is written;
+// CloseContext bounds that wait.
+func (l *Logger) Close() error { return l.CloseContext(context.Background()) }
+
+// CloseContext is Close with a bound: when ctx is done before every
+// accepted event is written, it stops retrying and returns an error
+// wrapping ctx.Err(). The unwritten events are lost in Async mode (and
+// counted in LoggerMetrics.Failed) and stay in the spool, to be stored
+// by the next Logger, in Spooled mode.
+func (l *Logger) CloseContext(ctx context.Context) error {
 	l.closeMu.Lock()
 	if l.closed {
 		l.closeMu.Unlock()
@@ -391,7 +503,25 @@ func (l *Logger) Close() error {
 	l.closed = true
 	l.closeMu.Unlock()
 	close(l.stop)
-	<-l.done
+	var err error
+	select {
+	case <-l.done:
+	case <-ctx.Done():
+		close(l.abandon)
+		<-l.done
+		err = fmt.Errorf("eventlog: Close gave up with %d events unwritten: %w", l.metrics.queued.Load(), ctx.Err())
+	}
+	if l.spool != nil {
+		select {
+		case <-l.abandon:
+		default:
+			close(l.abandon) // ends a replay still waiting for room
+		}
+		<-l.replayed
+		if cerr := l.spool.Close(); err == nil {
+			err = cerr
+		}
+	}
 	l.subsMu.Lock()
 	subs := l.subs
 	l.subs = map[*subscriber]struct{}{}
@@ -399,7 +529,7 @@ func (l *Logger) Close() error {
 	for s := range subs {
 		s.close()
 	}
-	return nil
+	return err
 }
 
 var defaultLogger atomic.Pointer[Logger]
