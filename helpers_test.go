@@ -3,6 +3,8 @@ package eventlog_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -107,3 +109,9 @@ func (s *slowStore) Insert(ctx context.Context, events []eventlog.Event) ([]even
 	time.Sleep(s.d)
 	return s.Store.Insert(ctx, events)
 }
+
+// discardLog is an error log for tests that provoke expected errors.
+func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// spoolFiles lists the segment files in a spool directory.
+func spoolFiles(dir string) ([]string, error) { return filepath.Glob(filepath.Join(dir, "*.wal")) }
