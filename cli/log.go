@@ -52,7 +52,7 @@ JSON value (default {}), at most 64 KiB.`,
 			if !rc.IsZero() {
 				ev.Context = &rc
 			}
-			if cmd.Flags().Changed("user-name") && userID == "" {
+			if userName != "" && userID == "" {
 				return usageErrorf("--user-name needs --user: a user is identified by id")
 			}
 			// Validate before opening the database, so a bad event
