@@ -24,8 +24,8 @@ const (
 	ExitUsage   = 2 // bad flag, bad value, missing argument, invalid event: nothing was done
 )
 
-// commands builds every subcommand of eventlog, in the order help lists
-// them.
+// commands builds every subcommand of eventlog (help lists them
+// alphabetically).
 //
 // To add a command, write cli/NAME.go with a constructor
 //
@@ -33,7 +33,8 @@ const (
 //
 // that reads its streams, store and clock from e (e.stdout,
 // e.openStore(ctx, false), e.now()), returns usage problems with
-// usageErrorf (exit 2) and anything else as a plain error (exit 1), and
+// usageErrorf or asUsage (exit 2) and anything else as a plain error
+// (exit 1), and
 // register it with one line in that file:
 //
 //	func init() { addCommand(newNameCmd) }
