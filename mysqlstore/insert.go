@@ -44,8 +44,9 @@ func (s *Store) Insert(ctx context.Context, events []eventlog.Event) ([]eventlog
 
 // InsertSQLTx stores events inside the caller's transaction, rollups
 // included, so they exist if and only if tx commits (a transactional
-// outbox). tx must be on the database of this store. It holds the store's
-// insert lock until tx ends, so other inserts wait for it.
+// outbox). tx must be on the database of this store, over a utf8mb4
+// connection (go-sql-driver/mysql's default). It holds the store's insert
+// lock until tx ends, so other inserts wait for it.
 func (s *Store) InsertSQLTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event) ([]eventlog.Event, []bool, error) {
 	if err := s.check(); err != nil {
 		return nil, nil, err
