@@ -128,7 +128,7 @@ func TestTextAndWhere(t *testing.T) {
 	insertNormalized(t, s,
 		eventlog.Event{Action: "BANG", Extra: json.RawMessage(`{"note":"wow!% done"}`)},
 		eventlog.Event{Action: "NUMBERS", Extra: json.RawMessage(`{"n":1E+2,"big":9007199254740993,"flag":false,"nil":null}`)},
-		eventlog.Event{Action: "STRINGS", Extra: json.RawMessage(`{"n":"100","flag":"false","nil":"null","s":"Caf\u00e9"}`)},
+		eventlog.Event{Action: "STRINGS", Extra: json.RawMessage(`{"n":"100","flag":"false","nil":"null","s":"Caf\u00e9","pad":"a "}`)},
 	)
 	cases := []struct {
 		q    eventlog.Query
@@ -146,6 +146,8 @@ func TestTextAndWhere(t *testing.T) {
 		{eventlog.Query{Where: []eventlog.Where{{Key: "s", Value: "Café"}}}, []string{"STRINGS"}},
 		{eventlog.Query{Where: []eventlog.Where{{Key: "s", Value: "café"}}}, []string{}},
 		{eventlog.Query{Where: []eventlog.Where{{Key: "missing", Value: nil}}}, []string{}},
+		{eventlog.Query{Where: []eventlog.Where{{Key: "pad", Value: "a"}}}, []string{}},
+		{eventlog.Query{Where: []eventlog.Where{{Key: "pad", Value: "a "}}}, []string{"STRINGS"}},
 	}
 	for _, c := range cases {
 		if got := queryIDs(t, s, c.q); !slices.Equal(got, c.want) {

@@ -180,7 +180,8 @@ func whereCond(w eventlog.Where) (string, []any) {
 	case float64:
 		return typ + " IN ('INTEGER', 'UNSIGNED INTEGER', 'DOUBLE', 'DECIMAL') AND CAST(JSON_EXTRACT(extra, ?) AS DOUBLE) = ?", []any{path, path, v}
 	default:
-		return typ + " = 'STRING' AND JSON_UNQUOTE(JSON_EXTRACT(extra, ?)) COLLATE utf8mb4_bin = ?", []any{path, path, fmt.Sprint(v)}
+		// Compared as bytes: utf8mb4_bin pads, so "a" would equal "a ".
+		return typ + " = 'STRING' AND CAST(JSON_UNQUOTE(JSON_EXTRACT(extra, ?)) AS BINARY) = CAST(? AS BINARY)", []any{path, path, fmt.Sprint(v)}
 	}
 }
 
