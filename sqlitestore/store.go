@@ -1,0 +1,219 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/internal/migrate"
+)
+
+//go:embed migration/*.sql
+var migrationFiles embed.FS
+
+// Migrations returns the embedded schema migrations (goose SQL files).
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrationFiles, "migration")
+	if err != nil { // the embed pattern guarantees the directory
+		panic(err)
+	}
+	return sub
+}
+
+// Options configure Open. A nil *Options means all defaults.
+type Options struct {
+	// Migrate applies pending migrations to an existing file whose schema
+	// is older than this build. A new or empty file is always migrated.
+	// Defaults to false: an outdated file is an error wrapping
+	// eventlog.ErrSchemaOutdated.
+	Migrate bool
+	// Synchronous is SQLite's synchronous setting for the writer: "FULL"
+	// makes every commit durable against power loss; "NORMAL" may lose the
+	// last commits on power loss (never on a process crash) and commits
+	// faster. Defaults to "FULL".
+	Synchronous string
+	// BusyTimeout is how long a statement waits for another process that
+	// holds the write lock. Defaults to 5s.
+	BusyTimeout time.Duration
+	// ReadConns is the size of the read connection pool.
+	// Defaults to 4, or the number of CPUs when larger.
+	ReadConns int
+}
+
+// Store is an eventlog.Store on one SQLite file. It is safe for
+// concurrent use.
+type Store struct {
+	path   string
+	writer *sql.DB // one connection: every write, and SQLDB
+	reader *sql.DB // read-only pool
+}
+
+var (
+	_ eventlog.Store      = (*Store)(nil)
+	_ eventlog.SQLTxStore = (*Store)(nil)
+	_ eventlog.SQLStore   = (*Store)(nil)
+)
+
+// Open opens (creating it if needed) the SQLite database at path. A new or
+// empty file is given the schema; an existing one must be at this build's
+// schema version unless opts.Migrate is set. A file migrated by a newer
+// eventlog is refused with an error wrapping eventlog.ErrSchemaTooNew and
+// left untouched. In-memory databases are not supported: the writer and
+// the readers must share a file.
+func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file::memory:") {
+		return nil, fmt.Errorf("sqlitestore: path %q: an in-memory database is not supported; give a file path", path)
+	}
+	writer, err := sql.Open("sqlite", dsn(path, o, false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: opening %s: %w", path, err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+	s := &Store{path: path, writer: writer}
+	if err := s.prepareSchema(ctx, o.Migrate); err != nil {
+		writer.Close()
+		return nil, err
+	}
+	reader, err := sql.Open("sqlite", dsn(path, o, true))
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlitestore: opening %s for reading: %w", path, err)
+	}
+	reader.SetMaxOpenConns(o.ReadConns)
+	reader.SetMaxIdleConns(o.ReadConns)
+	reader.SetConnMaxIdleTime(0)
+	s.reader = reader
+	if err := reader.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlitestore: opening %s for reading: %w", path, err)
+	}
+	return s, nil
+}
+
+func (o *Options) withDefaults() (Options, error) {
+	var c Options
+	if o != nil {
+		c = *o
+	}
+	switch strings.ToUpper(c.Synchronous) {
+	case "":
+		c.Synchronous = "FULL"
+	case "FULL", "NORMAL":
+		c.Synchronous = strings.ToUpper(c.Synchronous)
+	default:
+		return c, fmt.Errorf("sqlitestore: Options.Synchronous %q must be FULL or NORMAL", c.Synchronous)
+	}
+	if c.BusyTimeout == 0 {
+		c.BusyTimeout = 5 * time.Second
+	}
+	if c.BusyTimeout < 0 {
+		return c, fmt.Errorf("sqlitestore: Options.BusyTimeout %v must not be negative", c.BusyTimeout)
+	}
+	if c.ReadConns == 0 {
+		c.ReadConns = max(4, runtime.NumCPU())
+	}
+	if c.ReadConns < 0 {
+		return c, fmt.Errorf("sqlitestore: Options.ReadConns %d must not be negative", c.ReadConns)
+	}
+	return c, nil
+}
+
+// dsn builds the modernc.org/sqlite connection string. The writer begins
+// transactions IMMEDIATE so a transaction that will write takes the lock
+// up front instead of failing to upgrade later.
+func dsn(path string, o Options, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous("+o.Synchronous+")")
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// prepareSchema migrates a new file and checks an existing one.
+func (s *Store) prepareSchema(ctx context.Context, allowMigrate bool) error {
+	var tables int
+	if err := s.writer.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master`).Scan(&tables); err != nil {
+		return fmt.Errorf("sqlitestore: reading %s: %w", s.path, err)
+	}
+	if tables == 0 || allowMigrate {
+		if _, err := s.Migrate(ctx); err != nil {
+			return err
+		}
+		return nil
+	}
+	if err := migrate.Check(ctx, s.writer, migrate.SQLite, Migrations()); err != nil {
+		return fmt.Errorf("sqlitestore: %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Migrate applies pending schema migrations and returns how many it
+// applied; re-running is a no-op. A newer schema is refused with an error
+// wrapping eventlog.ErrSchemaTooNew.
+func (s *Store) Migrate(ctx context.Context) (int, error) {
+	n, err := migrate.Up(ctx, s.writer, migrate.SQLite, Migrations())
+	if err != nil {
+		return n, fmt.Errorf("sqlitestore: migrating %s: %w", s.path, err)
+	}
+	return n, nil
+}
+
+// SQLDB returns the writer handle (one connection). Packages keeping
+// auxiliary tables in the same file (tokens, admins, settings) use it for
+// reads and writes; a transaction on it also serves Logger.OutboxSQL.
+// Hold its transactions briefly: while one is open, event writes wait.
+func (s *Store) SQLDB() *sql.DB { return s.writer }
+
+// Dialect returns "sqlite".
+func (s *Store) Dialect() string { return "sqlite" }
+
+// Ping reports whether the file is readable.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.reader.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlitestore: ping %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Close closes both handles after letting SQLite refresh its planner
+// statistics.
+func (s *Store) Close() error {
+	var errs []error
+	if s.reader != nil {
+		errs = append(errs, s.reader.Close())
+	}
+	if s.writer != nil {
+		// Cheap, and keeps index choices good as the data grows.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, _ = s.writer.ExecContext(ctx, `PRAGMA optimize`)
+		cancel()
+		errs = append(errs, s.writer.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sqlitestore: closing %s: %w", s.path, err)
+	}
+	return nil
+}
