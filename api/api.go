@@ -162,8 +162,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			slog.Duration("duration", time.Since(start)),
 			slog.String("remote", r.RemoteAddr),
 		}
-		if name, ok := r.Context().Value(tokenNameKey{}).(*string); ok && *name != "" {
-			attrs = append(attrs, slog.String("token_name", *name)) // the name, never the secret
+		if sw.tokenName != "" {
+			attrs = append(attrs, slog.String("token_name", sw.tokenName)) // the name, never the secret
 		}
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "http request", attrs...)
 	}
@@ -180,16 +180,18 @@ func (h *Handler) CloseStreams() {
 	}
 }
 
-type tokenNameKey struct{}
-
 // api wraps an API endpoint: authentication, scope check, latency
 // metrics by route.
 func (h *Handler) api(need auth.Scope, fn func(http.ResponseWriter, *http.Request)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		name := new(string)
-		r = r.WithContext(context.WithValue(r.Context(), tokenNameKey{}, name))
-		if err := h.authorize(r, need, name); err != nil {
+		sw, _ := w.(*statusWriter)
+		var name string
+		err := h.authorize(r, need, &name)
+		if sw != nil {
+			sw.tokenName = name
+		}
+		if err != nil {
 			if need == auth.Write {
 				h.metrics.rejected.WithLabelValues(codeOf(err)).Inc()
 			}
@@ -201,7 +203,6 @@ func (h *Handler) api(need auth.Scope, fn func(http.ResponseWriter, *http.Reques
 		}
 		fn(w, r)
 		if r.Pattern != "GET /api/v1/stream" {
-			sw, _ := w.(*statusWriter)
 			code := "200"
 			if sw != nil && sw.status != 0 {
 				code = statusLabel(sw.status)
@@ -288,8 +289,9 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 // log; Unwrap lets http.ResponseController reach Flush and deadlines.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
-	bytes  int64
+	status    int
+	bytes     int64
+	tokenName string
 }
 
 func (w *statusWriter) WriteHeader(code int) {
