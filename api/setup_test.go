@@ -20,8 +20,8 @@ import (
 	"github.com/eventlog/eventlog"
 	"github.com/eventlog/eventlog/api"
 	"github.com/eventlog/eventlog/auth"
-	"github.com/eventlog/eventlog/dial"
 	"github.com/eventlog/eventlog/pgstore"
+	"github.com/eventlog/eventlog/sqlitestore"
 )
 
 // backends are the stores every end-to-end test runs against: a temporary
@@ -36,7 +36,7 @@ var backends = []struct {
 
 func openSQLite(t testing.TB) eventlog.Store {
 	t.Helper()
-	st, err := dial.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "events.db"), dial.Options{})
+	st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "events.db"), nil)
 	if err != nil {
 		t.Fatalf("opening a temporary SQLite store: %v", err)
 	}

@@ -20,15 +20,15 @@ import (
 	"github.com/eventlog/eventlog/api"
 	"github.com/eventlog/eventlog/auth"
 	"github.com/eventlog/eventlog/client"
-	"github.com/eventlog/eventlog/dial"
 	"github.com/eventlog/eventlog/pgstore"
+	"github.com/eventlog/eventlog/sqlitestore"
 )
 
 func openStore(t *testing.T, backend string) eventlog.Store {
 	t.Helper()
 	ctx := context.Background()
 	if backend == "sqlite" {
-		st, err := dial.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "events.db"), dial.Options{})
+		st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "events.db"), nil)
 		if err != nil {
 			t.Fatalf("opening a temporary SQLite store: %v", err)
 		}
