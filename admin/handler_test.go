@@ -511,7 +511,7 @@ func TestPagination(t *testing.T) {
 // hostile is an event whose every field tries to inject markup.
 func hostile() eventlog.Event {
 	e := ev(99, `<script>alert("a")</script>`, time.Minute, `"><img src=x onerror=alert(1)>`, `<b>type`, `'id'&"x"`,
-		`{"<script>":"</script><script>alert(2)</script>","q":"\"'` + "`" + `","u":"日本語 ✓ 🎉 \u202e"}`)
+		`{"<script>":"</script><script>alert(2)</script>","q":"\"'`+"`"+`","u":"日本語 ✓ 🎉 \u202e"}`)
 	e.User.Name = `<svg onload=alert(3)>`
 	return e
 }
@@ -565,7 +565,7 @@ func TestEventDetailAndTemplates(t *testing.T) {
 	b := setup(t, setupOpts{events: []eventlog.Event{e, other}, cfg: func(c *Config) { c.Templates = fsys }})
 	body := b.page(t, "events/"+e.ID)
 	for _, want := range []string{
-		"<b>Alice</b> created widget &lt;Foo&gt;", // the host template, escaped by html/template
+		"<b>Alice</b> created widget &lt;Foo&gt;",                             // the host template, escaped by html/template
 		"{\n  &#34;name&#34;: &#34;&lt;Foo&gt;&#34;,\n  &#34;size&#34;: 3\n}", // extra pretty-printed
 		e.ID, "203.0.113.7", "/widgets",
 		`href="/admin/user?id=alice"`, `href="/admin/object?type=widget&amp;id=7"`,
