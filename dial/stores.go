@@ -2,18 +2,23 @@ package dial
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/eventlog/eventlog"
 	"github.com/eventlog/eventlog/mysqlstore"
 	"github.com/eventlog/eventlog/pgstore"
+	"github.com/eventlog/eventlog/sqlitestore"
 )
 
 // Each store's helper below is replaced by the store package's Open when
 // that store lands.
 
 func openSQLite(ctx context.Context, url string, opts Options) (eventlog.Store, error) {
-	return nil, fmt.Errorf("sqlite store: %w yet", eventlog.ErrNotSupported)
+	path, so, err := sqlitestore.ParseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	so.Migrate = opts.Migrate
+	return sqlitestore.Open(ctx, path, so)
 }
 
 func openPostgres(ctx context.Context, url string, opts Options) (eventlog.Store, error) {

@@ -164,6 +164,15 @@ func (s *Store) prepareSchema(ctx context.Context, allowMigrate bool) error {
 		}
 		return nil
 	}
+	// Checking through goose would create its version table; a file that
+	// has none is simply not migrated, and must stay untouched.
+	var versioned int
+	if err := s.writer.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, migrate.Table).Scan(&versioned); err != nil {
+		return fmt.Errorf("sqlitestore: reading %s: %w", s.path, err)
+	}
+	if versioned == 0 {
+		return fmt.Errorf("sqlitestore: %s has no eventlog schema (open with Migrate): %w", s.path, eventlog.ErrSchemaOutdated)
+	}
 	if err := migrate.Check(ctx, s.writer, migrate.SQLite, Migrations()); err != nil {
 		return fmt.Errorf("sqlitestore: %s: %w", s.path, err)
 	}

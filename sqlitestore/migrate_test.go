@@ -1,0 +1,211 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/sqlitestore"
+)
+
+func TestMigrateRerunIsNoop(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t, nil)
+	n, err := s.Migrate(context.Background())
+	if err != nil || n != 0 {
+		t.Fatalf("Migrate on a migrated file = %d, %v; want 0, nil", n, err)
+	}
+}
+
+func TestOpenCreatesEverySharedTable(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t, nil)
+	ctx := context.Background()
+	db := s.SQLDB()
+	for _, stmt := range []string{
+		`INSERT INTO eventlog_tokens (name, scope, hash, created_at) VALUES ('ci', 'write', 'abc', 1)`,
+		`INSERT INTO eventlog_admins (name, password_hash, created_at) VALUES ('root', 'x', 1)`,
+		`INSERT INTO eventlog_settings (key, value) VALUES ('session_key', 'k')`,
+	} {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			t.Errorf("%s: %v", stmt, err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO eventlog_tokens (name, scope, hash, created_at) VALUES ('other', 'read', 'abc', 2)`); err == nil {
+		t.Error("eventlog_tokens.hash accepted a duplicate; it must be UNIQUE")
+	}
+	if s.Dialect() != "sqlite" {
+		t.Errorf("Dialect() = %q, want sqlite", s.Dialect())
+	}
+}
+
+// rawDB opens the file directly, bypassing the store.
+func rawDB(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func fileSum(t *testing.T, path string) [32]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(b)
+}
+
+func TestOpenRefusesNewerSchemaAndLeavesFileUntouched(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "newer.db")
+	s, err := sqlitestore.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db := rawDB(t, path)
+	if _, err := db.ExecContext(ctx, `INSERT INTO eventlog_schema_version (version_id, is_applied) VALUES (999, 1)`); err != nil {
+		t.Fatalf("recording a future version: %v", err)
+	}
+	if _, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before := fileSum(t, path)
+
+	for _, opts := range []*sqlitestore.Options{nil, {Migrate: true}} {
+		s, err := sqlitestore.Open(ctx, path, opts)
+		if err == nil {
+			s.Close()
+			t.Fatalf("Open(%+v) of a file at version 999 succeeded", opts)
+		}
+		if !errors.Is(err, eventlog.ErrSchemaTooNew) {
+			t.Fatalf("Open(%+v) error = %v, want one wrapping ErrSchemaTooNew", opts, err)
+		}
+	}
+	if after := fileSum(t, path); after != before {
+		t.Error("Open of a newer file changed the file")
+	}
+	var v int64
+	if err := rawDB(t, path).QueryRowContext(ctx, `SELECT max(version_id) FROM eventlog_schema_version`).Scan(&v); err != nil || v != 999 {
+		t.Errorf("schema version after refused Open = %d, %v; want 999", v, err)
+	}
+}
+
+func TestOpenOutdatedNeedsMigrate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "app.db")
+	// An application's own database, without eventlog's schema yet.
+	db := rawDB(t, path)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE app_users (id INTEGER PRIMARY KEY); INSERT INTO app_users VALUES (7)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	_, err := sqlitestore.Open(ctx, path, nil)
+	if !errors.Is(err, eventlog.ErrSchemaOutdated) {
+		t.Fatalf("Open of a file without the schema: error = %v, want one wrapping ErrSchemaOutdated", err)
+	}
+	var tables int
+	if err := rawDB(t, path).QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master`).Scan(&tables); err != nil || tables != 1 {
+		t.Errorf("refused Open left %d tables (%v); want the application's one only", tables, err)
+	}
+	s, err := sqlitestore.Open(ctx, path, &sqlitestore.Options{Migrate: true})
+	if err != nil {
+		t.Fatalf("Open with Migrate: %v", err)
+	}
+	defer s.Close()
+	var id int
+	if err := s.SQLDB().QueryRowContext(ctx, `SELECT id FROM app_users`).Scan(&id); err != nil || id != 7 {
+		t.Errorf("the application's table after migration: id %d, %v", id, err)
+	}
+	if _, err := s.Actions(ctx); err != nil {
+		t.Errorf("Actions after migration: %v", err)
+	}
+}
+
+func TestOpenEmptyFileIsMigrated(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "empty.db")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlitestore.Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatalf("Open of an empty file: %v", err)
+	}
+	defer s.Close()
+	if err := s.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenRejectsBadOptions(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		path  string
+		opts  *sqlitestore.Options
+		field string
+	}{
+		{filepath.Join(dir, "a.db"), &sqlitestore.Options{Synchronous: "OFF"}, "Synchronous"},
+		{filepath.Join(dir, "b.db"), &sqlitestore.Options{BusyTimeout: -1}, "BusyTimeout"},
+		{filepath.Join(dir, "c.db"), &sqlitestore.Options{ReadConns: -2}, "ReadConns"},
+		{":memory:", nil, "in-memory"},
+		{"", nil, "in-memory"},
+	} {
+		s, err := sqlitestore.Open(context.Background(), tc.path, tc.opts)
+		if err == nil {
+			s.Close()
+			t.Errorf("Open(%q, %+v) succeeded, want an error naming %s", tc.path, tc.opts, tc.field)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("Open(%q, %+v) error %q does not name %s", tc.path, tc.opts, err, tc.field)
+		}
+	}
+}
+
+func TestParseURL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		url, path, sync string
+	}{
+		{"sqlite:eventlog.db", "eventlog.db", ""},
+		{"sqlite:data/events.db", "data/events.db", ""},
+		{"sqlite:/var/lib/eventlog.db", "/var/lib/eventlog.db", ""},
+		{"sqlite:///var/lib/eventlog.db", "/var/lib/eventlog.db", ""},
+		{"sqlite3:x.db", "x.db", ""},
+		{"file:x.db", "x.db", ""},
+		{"file:///abs/x.db", "/abs/x.db", ""},
+		{"sqlite:x.db?synchronous=NORMAL", "x.db", "NORMAL"},
+	} {
+		path, opts, err := sqlitestore.ParseURL(tc.url)
+		if err != nil {
+			t.Errorf("ParseURL(%q): %v", tc.url, err)
+			continue
+		}
+		if d := cmp.Diff([]string{tc.path, tc.sync}, []string{path, opts.Synchronous}); d != "" {
+			t.Errorf("ParseURL(%q) path, synchronous (-want +got):\n%s", tc.url, d)
+		}
+	}
+	for _, bad := range []string{"sqlite:", "sqlite://host/x.db", "postgres://x", "sqlite:x.db?synchronous=OFF", "sqlite:x.db?cache=shared", "x.db"} {
+		if _, _, err := sqlitestore.ParseURL(bad); err == nil {
+			t.Errorf("ParseURL(%q) succeeded, want an error", bad)
+		}
+	}
+}
