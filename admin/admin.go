@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/eventlog/eventlog"
@@ -86,6 +87,9 @@ type Handler struct {
 	pages    pageTemplates
 	mux      *http.ServeMux
 	cop      *http.CrossOriginProtection
+
+	shutdownMu sync.Mutex
+	shutdown   map[*http.Server]chan struct{}
 }
 
 // New validates cfg and returns the admin handler.
@@ -108,6 +112,7 @@ func newHandler(cfg *Config) (*Handler, error) {
 		now:      cfg.Now,
 		log:      cfg.ErrorLog,
 		cop:      http.NewCrossOriginProtection(),
+		shutdown: map[*http.Server]chan struct{}{},
 	}
 	if h.base == "" {
 		h.base = "/admin/"

@@ -104,9 +104,12 @@ func (h *Handler) liveStream(w http.ResponseWriter, r *http.Request) {
 	}
 	beat := time.NewTicker(15 * time.Second)
 	defer beat.Stop()
+	shutdown := h.shutdownSignal(r)
 	for {
 		select {
 		case <-r.Context().Done():
+			return
+		case <-shutdown:
 			return
 		case <-beat.C:
 			w.Write([]byte(": keep-alive\n\n"))
@@ -127,6 +130,25 @@ func (h *Handler) liveStream(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// shutdownSignal returns a channel closed when the http.Server serving r
+// shuts down, because a stream never goes idle by itself and would hold
+// Shutdown until its timeout. It is nil (never ready) outside a Server.
+func (h *Handler) shutdownSignal(r *http.Request) <-chan struct{} {
+	srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server)
+	if !ok {
+		return nil
+	}
+	h.shutdownMu.Lock()
+	defer h.shutdownMu.Unlock()
+	ch, ok := h.shutdown[srv]
+	if !ok {
+		ch = make(chan struct{})
+		h.shutdown[srv] = ch
+		srv.RegisterOnShutdown(func() { close(ch) })
+	}
+	return ch
 }
 
 func (h *Handler) sendEvent(w http.ResponseWriter, e eventlog.Event) {

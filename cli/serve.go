@@ -106,7 +106,11 @@ func serve(ctx context.Context, e *env, ln net.Listener, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	handler, err := api.New(&api.Config{Logger: logger, Tokens: tokens, Log: log, Now: e.now})
+	adminUI, err := newAdminHandler(ctx, e, store, logger, log) // the admin web UI, see cli/user.go
+	if err != nil {
+		return err
+	}
+	handler, err := api.New(&api.Config{Logger: logger, Tokens: tokens, Log: log, Now: e.now, Admin: adminUI})
 	if err != nil {
 		return err
 	}

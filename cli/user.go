@@ -2,9 +2,12 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -79,7 +82,11 @@ func newUserPasswdCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "passwd NAME [--password-stdin]",
 		Short: "Change an admin user's password (ends their sessions)",
-		Args:  exactArgs("NAME"),
+		Long: `passwd sets a new password for an admin user, read like create's. The
+user's open sessions end: they must log in again.`,
+		Example: `  eventlog user passwd admin
+  printf '%s\n' "$NEW_PASSWORD" | eventlog user passwd admin --password-stdin`,
+		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pw, err := readPassword(e, fromStdin)
 			if err != nil {
@@ -105,7 +112,10 @@ func newUserDeleteCmd(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "delete NAME",
 		Short: "Delete an admin user (ends their sessions)",
-		Args:  exactArgs("NAME"),
+		Long: `delete removes an admin user; their open sessions end at once. Events
+are untouched: admin users are not the users events are about.`,
+		Example: `  eventlog user delete alice`,
+		Args:    exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withAccounts(cmd, e, func(a *admin.Accounts) error {
 				err := a.DeleteUser(cmd.Context(), args[0])
@@ -122,7 +132,10 @@ func newUserListCmd(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List admin users and when they were created",
-		Args:  exactArgs(),
+		Long:  `list prints each admin user's name and creation time (never a password).`,
+		Example: `  eventlog user list
+  eventlog --db postgres://postgres@localhost/app user list`,
+		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withAccounts(cmd, e, func(a *admin.Accounts) error {
 				users, err := a.Users(cmd.Context())
@@ -189,4 +202,28 @@ func readPassword(e *env, fromStdin bool) (string, error) {
 		return "", usageErrorf("the passwords differ")
 	}
 	return string(pw), nil
+}
+
+// newAdminHandler builds the admin web UI that serve mounts at /admin/,
+// with its own login. When no admin user exists it creates "admin" with
+// a random password and prints it once on stderr. A store without SQL
+// tables has no admin users, so it gets no admin (nil).
+func newAdminHandler(ctx context.Context, e *env, store eventlog.Store, logger *eventlog.Logger, log *slog.Logger) (http.Handler, error) {
+	sq, ok := store.(eventlog.SQLStore)
+	if !ok {
+		log.Warn("the admin web UI is disabled: this store keeps no admin users")
+		return nil, nil
+	}
+	accounts, err := admin.NewAccounts(sq)
+	if err != nil {
+		return nil, err
+	}
+	pw, err := accounts.EnsureAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if pw != "" {
+		fmt.Fprintf(e.stderr, "\nCreated the admin web UI user \"admin\" with password:\n\n    %s\n\nIt is shown only this once; change it with 'eventlog user passwd admin'.\n\n", pw)
+	}
+	return admin.New(&admin.Config{Store: store, Logger: logger, Accounts: accounts, BasePath: "/admin/", Now: e.now, ErrorLog: log})
 }
