@@ -9,9 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/eventlog/eventlog"
-	"github.com/eventlog/eventlog/dial"
 )
 
 // testNow is the clock of every test run, so relative times, default
@@ -66,22 +63,13 @@ func (b *bundle) mustRun(t *testing.T, args ...string) string {
 	return r.stdout
 }
 
-// setupStore is setup for tests that need a working SQLite store; the
-// bundle's database file does not exist yet.
+// setupStore is setup for tests that need the store itself: its database
+// exists, with the schema.
 func setupStore(t *testing.T) *bundle {
 	t.Helper()
-	probe := "sqlite:" + filepath.Join(t.TempDir(), "probe.db")
-	st, err := dial.Open(context.Background(), probe, dial.Options{})
-	if errors.Is(err, eventlog.ErrNotSupported) {
-		t.Skipf("the sqlite store is not wired into dial yet: %v", err)
-	}
-	if err != nil {
-		t.Fatalf("opening %s: %v", probe, err)
-	}
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return setup(t)
+	b := setup(t)
+	b.mustRun(t, "migrate")
+	return b
 }
 
 // noFile fails unless the bundle's database file does not exist: a usage

@@ -63,7 +63,7 @@ func migrations(t *testing.T) (count, latest int) {
 
 func TestMigrate(t *testing.T) {
 	t.Parallel()
-	b := setupStore(t)
+	b := setup(t)
 	count, latest := migrations(t)
 	noun := "migrations"
 	if count == 1 {
@@ -79,7 +79,7 @@ func TestMigrate(t *testing.T) {
 
 func TestLogDefaults(t *testing.T) {
 	t.Parallel()
-	b := setupStore(t)
+	b := setup(t)
 	var got map[string]any
 	out := b.mustRun(t, "log", "SIGNED_IN", "--user", "", "--user-name", "")
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
@@ -99,7 +99,7 @@ func TestLogDefaults(t *testing.T) {
 
 func TestLogSameIDTwiceKeepsTheStoredEvent(t *testing.T) {
 	t.Parallel()
-	b := setupStore(t)
+	b := setup(t)
 	seed(t, b)
 	// A retry with the same id stores nothing and prints the stored event.
 	if got := b.mustRun(t, "log", "SOMETHING_ELSE", "--id", id1, "--user", "9"); got != json1+"\n" {
@@ -112,7 +112,7 @@ func TestLogSameIDTwiceKeepsTheStoredEvent(t *testing.T) {
 
 func TestUsageErrorWritesNothing(t *testing.T) {
 	t.Parallel()
-	b := setupStore(t)
+	b := setup(t)
 	seed(t, b)
 	for _, args := range [][]string{
 		{"log", "A", "--extra", "{"},
@@ -134,7 +134,7 @@ func TestUsageErrorWritesNothing(t *testing.T) {
 
 func TestEventsFormats(t *testing.T) {
 	t.Parallel()
-	b := setupStore(t)
+	b := setup(t)
 	seed(t, b)
 	next := eventlog.CursorAfter(eventlog.Event{ID: id2, Timestamp: time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)}).String()
 
@@ -206,7 +206,7 @@ func TestEventsFormats(t *testing.T) {
 
 func TestEventsFilters(t *testing.T) {
 	t.Parallel()
-	b := setupStore(t)
+	b := setup(t)
 	seed(t, b)
 	tests := []struct {
 		args []string
@@ -244,7 +244,7 @@ func TestEventsFilters(t *testing.T) {
 
 func TestActions(t *testing.T) {
 	t.Parallel()
-	b := setupStore(t)
+	b := setup(t)
 	if got := b.mustRun(t, "actions"); got != "No events.\n" {
 		t.Errorf("actions on an empty log printed %q", got)
 	}
@@ -265,7 +265,7 @@ func TestActions(t *testing.T) {
 
 func TestStats(t *testing.T) {
 	t.Parallel()
-	b := setupStore(t)
+	b := setup(t)
 	if got := b.mustRun(t, "stats"); got != `{"used_seven":0,"used_thirty":0,"active_seven":0,"active_thirty":0}`+"\n" {
 		t.Errorf("stats on an empty log printed %q", got)
 	}
@@ -291,7 +291,7 @@ func TestStats(t *testing.T) {
 
 func TestForgetUser(t *testing.T) {
 	t.Parallel()
-	b := setupStore(t)
+	b := setup(t)
 	seed(t, b)
 	if got := b.mustRun(t, "forget-user", "42"); got != "Forgot user 42 in 2 events.\n" {
 		t.Errorf("forget-user printed %q", got)
@@ -313,7 +313,7 @@ func TestForgetUser(t *testing.T) {
 
 func TestDatabaseFromEnvironment(t *testing.T) {
 	t.Parallel()
-	b := setupStore(t)
+	b := setup(t)
 	vars := map[string]string{"EVENTLOG_DB": b.db}
 	if r := runCLI(t, vars, "log", "FROM_ENV", "--id", id1); r.code != 0 {
 		t.Fatalf("log with EVENTLOG_DB: exit %d, stderr %q", r.code, r.stderr)

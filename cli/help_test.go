@@ -16,10 +16,16 @@ func TestHelp(t *testing.T) {
 	var walk func(c *cobra.Command, path []string)
 	walk = func(c *cobra.Command, path []string) {
 		paths = append(paths, path)
-		if c.Short == "" || c.Long == "" {
-			t.Errorf("command %q lacks Short or Long", c.CommandPath())
+		// Every command says what it does in a line; top-level commands
+		// also explain themselves at length and, unless they only group
+		// subcommands, show an example.
+		if c.Short == "" {
+			t.Errorf("command %q lacks Short", c.CommandPath())
 		}
-		if c.HasParent() && !c.HasSubCommands() && c.Example == "" {
+		if len(path) <= 1 && c.Long == "" {
+			t.Errorf("command %q lacks Long", c.CommandPath())
+		}
+		if len(path) == 1 && !c.HasSubCommands() && c.Example == "" {
 			t.Errorf("command %q lacks an Example", c.CommandPath())
 		}
 		for _, sub := range c.Commands() {
