@@ -11,7 +11,26 @@ import (
 	"time"
 
 	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/sqlitestore"
 )
+
+// newStore returns a fresh SQLite store in the test's temporary
+// directory, closed when the test ends.
+func newStore(t testing.TB) eventlog.Store {
+	t.Helper()
+	return openStore(t, filepath.Join(t.TempDir(), "events.db"))
+}
+
+// openStore opens the SQLite store at path, closed when the test ends.
+func openStore(t testing.TB, path string) eventlog.Store {
+	t.Helper()
+	s, err := sqlitestore.Open(context.Background(), path, &sqlitestore.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
 
 // bundle is what setup returns: a Logger over a fresh store.
 type bundle struct {
