@@ -32,17 +32,38 @@ func benchEvents(b *testing.B) int {
 var benchEnd = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 
 // benchGen makes deterministic, realistic events: Zipf-distributed
-// actions (100 kinds) and users (100,000), a year of timestamps, extra of
-// 100–400 bytes, an object on most events.
+// actions (100 kinds) and users (100,000), extra of 100–400 bytes, an
+// object on most events. Like a live log, timestamps advance through the
+// year before benchEnd (total events spread evenly, with jitter) and ids
+// are UUIDv7 of the timestamp, as Event.Normalize assigns them.
 type benchGen struct {
 	r              *rand.Rand
 	actions, users *rand.Zipf
+	step           time.Duration
 	n              int
 }
 
-func newBenchGen(seed uint64) *benchGen {
+func newBenchGen(seed uint64, total int) *benchGen {
 	r := rand.New(rand.NewPCG(seed, 0))
-	return &benchGen{r: r, actions: rand.NewZipf(r, 1.1, 1, 99), users: rand.NewZipf(r, 1.05, 1, 99_999)}
+	return &benchGen{
+		r: r, actions: rand.NewZipf(r, 1.1, 1, 99), users: rand.NewZipf(r, 1.05, 1, 99_999),
+		step: max(365*24*time.Hour/time.Duration(total), time.Microsecond),
+	}
+}
+
+// uuidV7 returns a version 7 UUID for ts with random low bits.
+func (g *benchGen) uuidV7(ts time.Time) string {
+	var u uuid.UUID
+	ms := uint64(ts.UnixMilli())
+	for i := 0; i < 6; i++ {
+		u[i] = byte(ms >> (40 - 8*i))
+	}
+	for i := 6; i < 16; i++ {
+		u[i] = byte(g.r.Uint32())
+	}
+	u[6] = u[6]&0x0f | 0x70
+	u[8] = u[8]&0x3f | 0x80
+	return u.String()
 }
 
 var objectTypes = []string{"invoice", "widget", "order", "project", "document"}
@@ -51,15 +72,12 @@ var plans = []string{"free", "pro", "team", "enterprise"}
 func (g *benchGen) batch(n int) []eventlog.Event {
 	out := make([]eventlog.Event, n)
 	for i := range out {
+		ts := benchEnd.Add(-365 * 24 * time.Hour).Add(time.Duration(g.n)*g.step + time.Duration(g.r.Int64N(int64(g.step))))
+		ts = ts.UTC().Truncate(time.Microsecond)
 		g.n++
-		ts := benchEnd.Add(-time.Duration(g.r.Int64N(int64(365*24*time.Hour/time.Microsecond))) * time.Microsecond)
-		var idb [16]byte
-		for j := range idb {
-			idb[j] = byte(g.r.Uint32())
-		}
 		e := eventlog.Event{
-			ID:        uuid.UUID(idb).String(),
-			Timestamp: ts.UTC().Truncate(time.Microsecond),
+			ID:        g.uuidV7(ts),
+			Timestamp: ts,
 			Action:    fmt.Sprintf("ACTION_%02d", g.actions.Uint64()),
 		}
 		if g.r.IntN(10) > 0 {
@@ -101,7 +119,7 @@ func BenchmarkInsertBatch(b *testing.B) {
 	for _, size := range []int{100, 1000} {
 		b.Run(strconv.Itoa(size), func(b *testing.B) {
 			s := newStore(b)
-			g := newBenchGen(1)
+			g := newBenchGen(1, 1_000_000)
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -125,7 +143,7 @@ func BenchmarkQuery(b *testing.B) {
 	total := benchEvents(b)
 	s := newStore(b)
 	ctx := context.Background()
-	g := newBenchGen(42)
+	g := newBenchGen(42, total)
 	start := time.Now()
 	for loaded := 0; loaded < total; {
 		n := min(1000, total-loaded)
