@@ -80,7 +80,9 @@ func (h *Handler) postEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		events := make([]eventlog.Event, len(raws))
 		for i, raw := range raws {
-			if err := decodeEvent(raw, &events[i]); err != nil {
+			// raw was validated with the array; decode it without a
+			// second validation pass.
+			if err := events[i].UnmarshalJSON(raw); err != nil {
 				h.reject(w, r, eventlog.AtIndex(err, i))
 				return
 			}
