@@ -2,6 +2,7 @@ package natsqueue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -62,6 +63,12 @@ type Config struct {
 	// DuplicateWindow is how long JetStream remembers a message id to
 	// drop a second publish of the same event. Defaults to 2 minutes.
 	DuplicateWindow time.Duration
+	// KeepStream makes EnsureStream create a missing stream but leave an
+	// existing one as it is. Workers set it, so the stream's settings
+	// are owned by the ingest nodes (or an operator) and a worker started
+	// with defaults never changes, say, a cluster's Replicas back to 1.
+	// Defaults to false: EnsureStream updates the stream to this Config.
+	KeepStream bool
 
 	// Consumer is the durable consumer that workers share. Defaults to
 	// "eventlog-worker".
@@ -258,11 +265,20 @@ func (c *Config) consumerConfig() jetstream.ConsumerConfig {
 }
 
 // EnsureStream creates the stream described by cfg, or updates an
-// existing one to it, and returns it.
+// existing one to it (unless cfg.KeepStream), and returns it.
 func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg *Config) (jetstream.Stream, error) {
 	c, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
+	}
+	if c.KeepStream {
+		s, err := js.Stream(ctx, c.Stream)
+		if err == nil {
+			return s, nil
+		}
+		if !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return nil, fmt.Errorf("natsqueue: look up stream %s: %w", c.Stream, err)
+		}
 	}
 	s, err := js.CreateOrUpdateStream(ctx, c.streamConfig())
 	if err != nil {

@@ -485,3 +485,44 @@ func TestSubscribeSeesEveryPublisher(t *testing.T) {
 		t.Errorf("the tail saw %d events, want %d", len(seen), len(want))
 	}
 }
+
+func TestEnsureStreamKeepStream(t *testing.T) {
+	t.Parallel()
+	b := setup(t) // the stream exists with MaxAge 1h
+	ctx := context.Background()
+	maxAge := func() time.Duration {
+		s, err := b.js.Stream(ctx, b.cfg.Stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Config.MaxAge
+	}
+	c := *b.cfg
+	c.MaxAge, c.KeepStream = 2*time.Hour, true
+	if _, err := natsqueue.EnsureStream(ctx, b.js, &c); err != nil {
+		t.Fatal(err)
+	}
+	if got := maxAge(); got != time.Hour {
+		t.Errorf("with KeepStream the existing stream's MaxAge became %s, want it kept at 1h", got)
+	}
+	c.KeepStream = false
+	if _, err := natsqueue.EnsureStream(ctx, b.js, &c); err != nil {
+		t.Fatal(err)
+	}
+	if got := maxAge(); got != 2*time.Hour {
+		t.Errorf("without KeepStream MaxAge = %s, want it updated to 2h", got)
+	}
+	// A worker's KeepStream still creates a missing stream.
+	c.Stream, c.Subject = "EVENTLOG_TEST_NEW_"+randomName(), "eventlogtestnew."+randomName()
+	c.KeepStream = true
+	if _, err := natsqueue.EnsureStream(ctx, b.js, &c); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.js.DeleteStream(ctx, c.Stream); err != nil {
+		t.Errorf("the stream KeepStream should have created is missing: %v", err)
+	}
+}

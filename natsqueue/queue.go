@@ -48,12 +48,12 @@ func Connect(ctx context.Context, urls string, cfg *Config, opts ...nats.Option)
 	}
 	nc, err := nats.Connect(urls, append(base, opts...)...)
 	if err != nil {
-		return nil, fmt.Errorf("natsqueue: connect to %s: %w", redactURLs(urls), err)
+		return nil, fmt.Errorf("natsqueue: connect to %s: %w", RedactURLs(urls), err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("natsqueue: JetStream on %s: %w", redactURLs(urls), err)
+		return nil, fmt.Errorf("natsqueue: JetStream on %s: %w", RedactURLs(urls), err)
 	}
 	q, err := NewQueue(ctx, js, cfg)
 	if err != nil {
@@ -114,8 +114,9 @@ func (q *Queue) Close() error {
 	return nil
 }
 
-// redactURLs hides passwords in a list of server URLs for messages.
-func redactURLs(urls string) string {
+// RedactURLs hides the passwords in a comma-separated list of server
+// URLs, for logs and messages.
+func RedactURLs(urls string) string {
 	parts := strings.Split(urls, ",")
 	for i, u := range parts {
 		scheme, rest, ok := strings.Cut(strings.TrimSpace(u), "://")

@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/eventlog/eventlog/dial"
+	"github.com/eventlog/eventlog/natsqueue"
+)
+
+func init() { addCommand(newWorkerCmd) }
+
+// workerOptions are the flags of `eventlog worker`.
+type workerOptions struct {
+	queue       string
+	migrate     bool
+	stream      string
+	subject     string
+	consumer    string
+	batchSize   int
+	ackWait     time.Duration
+	metricsAddr string
+	logFormat   string
+}
+
+func newWorkerCmd(e *env) *cobra.Command {
+	var o workerOptions
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Store events from a NATS JetStream queue into the database",
+		Long: `worker moves events from a NATS JetStream stream, where 'eventlog serve
+--queue' nodes and applications publish them, into the database given by
+--db. Run as many workers as the database can absorb: they share one durable
+consumer and JetStream hands each event to one of them at a time.
+
+Each batch (up to --batch-size events) is written in one transaction and
+acknowledged after the commit. A worker that dies before acknowledging
+leaves its batch to be redelivered after --ack-wait, and the store skips
+event ids it already holds, so each event is stored exactly once. While the
+database is down the worker backs off and the events wait in JetStream. A
+message that is not a valid event is terminated and logged.
+
+The stream is created with the defaults in docs/scaling.md when it does not
+exist; an existing stream's settings are left unchanged.
+
+SIGINT or SIGTERM stops the worker gracefully: it finishes the batch in
+hand, acknowledges it and exits 0.`,
+		Example: `  eventlog worker --queue nats://127.0.0.1:4222 --db postgres://postgres@localhost/app
+  eventlog worker --queue nats://n1:4222,nats://n2:4222,nats://n3:4222 --db postgres://db/app --metrics-addr :9464`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.queue == "" {
+				o.queue = e.getenv("EVENTLOG_QUEUE")
+			}
+			if o.queue == "" {
+				return usageErrorf("--queue is required: give the NATS servers, e.g. --queue nats://127.0.0.1:4222 (env EVENTLOG_QUEUE)")
+			}
+			if o.batchSize < 1 {
+				return usageErrorf("invalid --batch-size %d: must be positive", o.batchSize)
+			}
+			if o.ackWait <= 0 {
+				return usageErrorf("invalid --ack-wait %v: must be positive", o.ackWait)
+			}
+			if o.logFormat != "text" && o.logFormat != "json" {
+				return usageErrorf("invalid --log-format %q: must be text or json", o.logFormat)
+			}
+			return runWorker(cmd.Context(), e, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.queue, "queue", "", "NATS server `URLs`, comma-separated (env EVENTLOG_QUEUE)")
+	f.BoolVar(&o.migrate, "migrate", false, "apply pending schema migrations before starting")
+	f.StringVar(&o.stream, "stream", natsqueue.DefaultStream, "JetStream stream `name`")
+	f.StringVar(&o.subject, "subject", natsqueue.DefaultSubject, "subject `prefix` the events are published under")
+	f.StringVar(&o.consumer, "consumer", natsqueue.DefaultConsumer, "durable consumer `name` the workers share")
+	f.IntVar(&o.batchSize, "batch-size", natsqueue.DefaultBatchSize, "most events stored in one transaction")
+	f.DurationVar(&o.ackWait, "ack-wait", natsqueue.DefaultAckWait, "how long JetStream waits for an acknowledgement before redelivering")
+	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on `host:port`/metrics (off when empty)")
+	f.StringVar(&o.logFormat, "log-format", "text", "log format on stderr: text or json")
+	return cmd
+}
+
+// runWorker stores events until ctx is done, then finishes the batch in
+// hand and returns nil.
+func runWorker(ctx context.Context, e *env, o workerOptions) error {
+	var h slog.Handler
+	if o.logFormat == "json" {
+		h = slog.NewJSONHandler(e.stderr, nil)
+	} else {
+		h = slog.NewTextHandler(e.stderr, nil)
+	}
+	log := slog.New(h)
+
+	store, err := e.openStore(ctx, o.migrate)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cfg := &natsqueue.Config{
+		Stream:     o.stream,
+		Subject:    o.subject,
+		Consumer:   o.consumer,
+		BatchSize:  o.batchSize,
+		AckWait:    o.ackWait,
+		KeepStream: true,
+		Registerer: reg,
+		ErrorLog:   log,
+		Now:        e.now,
+	}
+	q, err := natsqueue.Connect(ctx, o.queue, cfg)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	w, err := q.NewWorker(store)
+	if err != nil {
+		return err
+	}
+
+	if o.metricsAddr != "" {
+		ln, err := net.Listen("tcp", o.metricsAddr)
+		if err != nil {
+			return fmt.Errorf("listening on --metrics-addr %s: %w", o.metricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics server stopped", "error", err)
+			}
+		}()
+		defer srv.Close()
+		log.Info("serving metrics", "url", "http://"+ln.Addr().String()+"/metrics")
+	}
+
+	log.Info("eventlog worker started", "queue", natsqueue.RedactURLs(o.queue), "stream", o.stream, "consumer", o.consumer, "db", dial.Redact(e.databaseURL()))
+	if err := w.Run(ctx); err != nil {
+		return err
+	}
+	log.Info("worker stopped: the last batch is stored and acknowledged")
+	return nil
+}
