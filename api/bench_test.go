@@ -24,7 +24,7 @@ import (
 // benchServer starts the real server over a temporary SQLite file with
 // a write token and access logs formatted as JSON into io.Discard (so
 // their cost is counted).
-func benchServer(b *testing.B) (url, token string) {
+func benchServer(b *testing.B) (url, token string, logger *eventlog.Logger) {
 	b.Helper()
 	ctx := context.Background()
 	store, err := sqlitestore.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), nil)
@@ -32,7 +32,7 @@ func benchServer(b *testing.B) (url, token string) {
 		b.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	logger, err := eventlog.New(store, &eventlog.Config{ErrorLog: log})
+	logger, err = eventlog.New(store, &eventlog.Config{ErrorLog: log})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func benchServer(b *testing.B) (url, token string) {
 		logger.Close()
 		store.Close()
 	})
-	return "http://" + ln.Addr().String(), token
+	return "http://" + ln.Addr().String(), token, logger
 }
 
 func benchClient() *http.Client {
@@ -87,7 +87,7 @@ func post(b *testing.B, c *http.Client, url, token string, body []byte) {
 // BenchmarkPostSingle sends one event per request from 64 concurrent
 // clients; each 201 means that event is committed (group commit).
 func BenchmarkPostSingle(b *testing.B) {
-	url, token := benchServer(b)
+	url, token, logger := benchServer(b)
 	c := benchClient()
 	body := []byte(`{"action":"PAGE_VIEWED","user":{"id":"42","name":"alice"},"object":{"type":"page","id":"/pricing"},"extra":{"ref":"newsletter","ms":123}}`)
 	b.SetParallelism((64 + runtimeProcs() - 1) / runtimeProcs())
@@ -100,12 +100,13 @@ func BenchmarkPostSingle(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+	reportCommits(b, logger)
 	reportRSS(b)
 }
 
 // BenchmarkPostBatch sends arrays of 1,000 events, 4 requests at a time.
 func BenchmarkPostBatch(b *testing.B) {
-	url, token := benchServer(b)
+	url, token, logger := benchServer(b)
 	c := benchClient()
 	var sb strings.Builder
 	sb.WriteByte('[')
@@ -128,6 +129,7 @@ func BenchmarkPostBatch(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N*1000)/time.Since(start).Seconds(), "events/s")
+	reportCommits(b, logger)
 	reportRSS(b)
 }
 
@@ -137,6 +139,14 @@ func runtimeProcs() int {
 		return n
 	}
 	return max(1, testingProcs)
+}
+
+// reportCommits reports how many events the group commit wrote per
+// transaction.
+func reportCommits(b *testing.B, l *eventlog.Logger) {
+	if m := l.Metrics(); m.Batches > 0 {
+		b.ReportMetric(float64(m.Written)/float64(m.Batches), "events/commit")
+	}
 }
 
 // reportRSS reports the process's peak resident set (server and clients
