@@ -576,7 +576,7 @@ func TestEventDetailAndTemplates(t *testing.T) {
 	}
 	// Without a template: a default sentence.
 	body = b.page(t, "events/"+other.ID)
-	if !strings.Contains(body, "Bob deleted widget widget <q>7</q>") {
+	if !strings.Contains(body, "Bob deleted widget <q>7</q>") {
 		t.Error("detail page lacks the default sentence")
 	}
 	res, _ := get(t, b.client, b.base+"events/"+idOf(404))
@@ -592,7 +592,7 @@ func TestTimelines(t *testing.T) {
 	if got := rowIDsTimeline(body); strings.Join(got, " ") != idOf(3)+" "+idOf(4) {
 		t.Errorf("bob's timeline: %v", got)
 	}
-	if !strings.Contains(body, "Bob created widget widget <q>8</q>") {
+	if !strings.Contains(body, "Bob created widget <q>8</q>") {
 		t.Error("user timeline lacks its sentences")
 	}
 	body = b.page(t, "object?type=widget&id=7")

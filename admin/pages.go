@@ -248,7 +248,7 @@ type templateEvent struct {
 }
 
 // sentence renders e in words with the host's template for its action,
-// or else as "Alice: created foo widget (widget 42)".
+// or else as a sentence from its fields: Alice created widget “42”.
 func (h *Handler) sentence(e eventlog.Event) template.HTML {
 	if h.hostTmpl != nil {
 		t, err := h.hostTmpl.lookup(e.TemplateName())
@@ -273,9 +273,14 @@ func (h *Handler) sentence(e eventlog.Event) template.HTML {
 			who = e.User.ID
 		}
 	}
-	s := template.HTMLEscapeString(who) + " " + template.HTMLEscapeString(humanAction(e.Action))
+	act := humanAction(e.Action)
+	s := template.HTMLEscapeString(who) + " " + template.HTMLEscapeString(act)
 	if e.Object != nil {
-		s += " " + template.HTMLEscapeString(e.Object.Type) + " <q>" + template.HTMLEscapeString(e.Object.ID) + "</q>"
+		// "created widget" already names the type: no "created widget widget 7".
+		if !strings.HasSuffix(act, " "+strings.ToLower(e.Object.Type)) {
+			s += " " + template.HTMLEscapeString(e.Object.Type)
+		}
+		s += " <q>" + template.HTMLEscapeString(e.Object.ID) + "</q>"
 	}
 	return template.HTML(s)
 }

@@ -33,16 +33,17 @@
           run = run.map(function (v, j) { return v + (s.counts[j] || 0); });
           data.push(run.slice());
           var c = palette[i % palette.length];
-          series.push({ label: s.action, stroke: c, fill: i === 0 ? c + "55" : undefined, width: 1.5,
+          series.push({ label: s.action, stroke: c, fill: i === 0 ? c + "55" : undefined, width: 1.5, points: { show: false },
             value: (function (counts) { return function (u, v, si, idx) { return idx == null ? "" : counts[idx]; }; })(s.counts) });
           if (i > 0) bands.push({ series: [i + 1, i], fill: c + "55" });
         });
         if (data.length === 1) { data.push(days.map(function () { return 0; })); series.push({ label: "events", stroke: palette[0] }); }
+        var fromZero = { range: function (u, min, max) { return [0, Math.max(1, max * 1.1)]; } };
         new uPlot({ width: width(evEl), height: 280, series: series, axes: axes(), bands: bands,
-          scales: { x: { time: true } } }, data, evEl);
+          scales: { x: { time: true }, y: fromZero } }, data, evEl);
         var auEl = document.getElementById("chart-active");
-        new uPlot({ width: width(auEl), height: 280, axes: axes(), scales: { x: { time: true } },
-          series: [{}, { label: "active users", stroke: palette[2], fill: palette[2] + "33", width: 2 }] },
+        new uPlot({ width: width(auEl), height: 280, axes: axes(), scales: { x: { time: true }, y: fromZero },
+          series: [{}, { label: "active users", stroke: palette[2], fill: palette[2] + "33", width: 2, points: { show: false } }] },
           [days, d.active || []], auEl);
         status.textContent = "";
       })
