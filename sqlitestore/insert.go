@@ -112,9 +112,10 @@ func insertTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event) ([]event
 // batch, not once per event.
 type rollup struct {
 	hours   map[actionHour]int64
+	days    map[actionHour]int64 // hour holds the day's start
 	actions map[string]int64
 	actors  map[string]*seen
-	days    map[userDay]struct{}
+	users   map[userDay]struct{}
 }
 
 type actionHour struct {
@@ -135,11 +136,13 @@ func bucket(t time.Time, width time.Duration) int64 { return t.Truncate(width).U
 func (r *rollup) add(e eventlog.Event) {
 	if r.hours == nil {
 		r.hours = map[actionHour]int64{}
+		r.days = map[actionHour]int64{}
 		r.actions = map[string]int64{}
 		r.actors = map[string]*seen{}
-		r.days = map[userDay]struct{}{}
+		r.users = map[userDay]struct{}{}
 	}
 	r.hours[actionHour{e.Action, bucket(e.Timestamp, time.Hour)}]++
+	r.days[actionHour{e.Action, bucket(e.Timestamp, 24*time.Hour)}]++
 	r.actions[e.Action]++
 	if e.User == nil {
 		return
@@ -150,7 +153,7 @@ func (r *rollup) add(e eventlog.Event) {
 	} else {
 		r.actors[e.User.ID] = &seen{us, us}
 	}
-	r.days[userDay{bucket(e.Timestamp, 24*time.Hour), e.User.ID}] = struct{}{}
+	r.users[userDay{bucket(e.Timestamp, 24*time.Hour), e.User.ID}] = struct{}{}
 }
 
 func (r *rollup) apply(ctx context.Context, tx *sql.Tx) error {
@@ -166,6 +169,16 @@ func (r *rollup) apply(ctx context.Context, tx *sql.Tx) error {
 			ON CONFLICT (action, hour) DO UPDATE SET count = count + excluded.count`,
 			func(exec func(args ...any) error) error {
 				for k, n := range r.hours {
+					if err := exec(k.action, k.hour, n); err != nil {
+						return err
+					}
+				}
+				return nil
+			}},
+		{"action days", `INSERT INTO eventlog_action_days (action, day, count) VALUES (?, ?, ?)
+			ON CONFLICT (action, day) DO UPDATE SET count = count + excluded.count`,
+			func(exec func(args ...any) error) error {
+				for k, n := range r.days {
 					if err := exec(k.action, k.hour, n); err != nil {
 						return err
 					}
@@ -196,7 +209,7 @@ func (r *rollup) apply(ctx context.Context, tx *sql.Tx) error {
 			}},
 		{"user days", `INSERT INTO eventlog_user_days (day, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING`,
 			func(exec func(args ...any) error) error {
-				for d := range r.days {
+				for d := range r.users {
 					if err := exec(d.day, d.userID); err != nil {
 						return err
 					}

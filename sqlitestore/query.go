@@ -94,13 +94,14 @@ func (s *Store) Query(ctx context.Context, q eventlog.Query) (eventlog.Page, err
 		conds, args = append(conds, "(ts, id) < (?, ?)"), append(args, q.After.Timestamp.UnixMicro(), q.After.ID)
 	}
 	if q.Text != "" {
-		// instr, not LIKE: % and _ in the text are literal. lower() folds
-		// ASCII only, so the needle is folded the same way.
-		needle := asciiLower(q.Text)
+		// SQLite's LIKE folds ASCII letters only, which is the folding every
+		// store guarantees; % and _ in the text are escaped to be literal.
+		// It compares in place, where lower() would copy every value.
+		pattern := "%" + likeEscaper.Replace(q.Text) + "%"
 		var ors []string
 		for _, col := range []string{"action", "user_id", "user_name", "object_type", "object_id", "extra"} {
-			ors = append(ors, "instr(lower("+col+"), ?) > 0")
-			args = append(args, needle)
+			ors = append(ors, col+` LIKE ? ESCAPE '\'`)
+			args = append(args, pattern)
 		}
 		conds = append(conds, "("+strings.Join(ors, " OR ")+")")
 	}
@@ -200,16 +201,7 @@ func whereSQL(w eventlog.Where) (string, []any) {
 	return "0", nil
 }
 
-// asciiLower folds A–Z, matching SQLite's built-in lower().
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + ('a' - 'A')
-		}
-	}
-	return string(b)
-}
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // Actions lists every action with its count from the per-action totals.
 func (s *Store) Actions(ctx context.Context) ([]eventlog.ActionCount, error) {
@@ -252,17 +244,22 @@ func (s *Store) Stats(ctx context.Context, now time.Time) (eventlog.Stats, error
 	return st, nil
 }
 
-// Series sums the hourly action rollup into the requested buckets.
+// Series reads the hourly or the daily action rollup, whichever matches
+// the interval, so a year of days is at most actions x 365 rows.
 func (s *Store) Series(ctx context.Context, q eventlog.SeriesQuery) ([]eventlog.Bucket, error) {
+	table, col := "eventlog_action_hours", "hour"
+	if q.Interval == eventlog.Day {
+		table, col = "eventlog_action_days", "day"
+	}
 	args := []any{q.Since.Unix(), q.Until.Unix()}
-	sqlText := `SELECT hour, sum(count) FROM eventlog_action_hours WHERE hour >= ? AND hour < ?`
+	sqlText := `SELECT ` + col + `, sum(count) FROM ` + table + ` WHERE ` + col + ` >= ? AND ` + col + ` < ?`
 	if acts := dedupe(q.Actions); len(acts) > 0 {
 		sqlText += ` AND action IN (?` + strings.Repeat(", ?", len(acts)-1) + `)`
 		for _, a := range acts {
 			args = append(args, a)
 		}
 	}
-	sqlText += ` GROUP BY hour`
+	sqlText += ` GROUP BY ` + col
 	counts, err := s.bucketCounts(ctx, sqlText, args, q.Interval)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: series: %w", err)

@@ -29,3 +29,9 @@ func TestStore(t *testing.T) {
 	t.Parallel()
 	storetest.Exercise(t, func(t *testing.T) eventlog.Store { return openTemp(t, nil) })
 }
+
+// BenchmarkStore runs the shared benchmark; EVENTLOG_BENCH_EVENTS sizes
+// the pre-loaded store of the read benchmarks (default 100000).
+func BenchmarkStore(b *testing.B) {
+	storetest.Benchmark(b, func(b *testing.B) eventlog.Store { return openTemp(b, nil) })
+}

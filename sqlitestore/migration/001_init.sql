@@ -34,6 +34,15 @@ CREATE TABLE eventlog_action_hours (
 -- Series over all actions reads a time range.
 CREATE INDEX eventlog_action_hours_hour ON eventlog_action_hours (hour, count);
 
+-- Daily counts so a year-long daily series reads days, not hours.
+CREATE TABLE eventlog_action_days (
+    action TEXT    NOT NULL,
+    day    INTEGER NOT NULL,
+    count  INTEGER NOT NULL,
+    PRIMARY KEY (action, day)
+) WITHOUT ROWID;
+CREATE INDEX eventlog_action_days_day ON eventlog_action_days (day, count);
+
 -- Per-action totals so the action list never sums a year of hours.
 CREATE TABLE eventlog_action_counts (
     action TEXT    PRIMARY KEY,
@@ -80,5 +89,6 @@ DROP TABLE eventlog_tokens;
 DROP TABLE eventlog_user_days;
 DROP TABLE eventlog_actors;
 DROP TABLE eventlog_action_counts;
+DROP TABLE eventlog_action_days;
 DROP TABLE eventlog_action_hours;
 DROP TABLE eventlog_events;
