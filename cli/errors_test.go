@@ -16,6 +16,7 @@ func TestUsageErrors(t *testing.T) {
 		want string // the one error line on stderr
 	}{
 		{"unknown command", []string{"nosuch"}, `eventlog: unknown command "nosuch"`},
+		{"unknown help topic", []string{"help", "nosuch"}, `eventlog help: unknown help topic "nosuch"`},
 		{"unknown global flag", []string{"--nosuch"}, `eventlog: unknown flag: --nosuch`},
 		{"empty db", []string{"--db", "", "stats"}, `eventlog stats: --db must not be empty`},
 

@@ -59,6 +59,18 @@ func TestHelp(t *testing.T) {
 	}
 }
 
+func TestHelpCommand(t *testing.T) {
+	t.Parallel()
+	for _, path := range [][]string{{"events"}, {"log"}, {}} {
+		r := runCLI(t, nil, append([]string{"help"}, path...)...)
+		flagHelp := runCLI(t, nil, append(path, "--help")...)
+		if r.code != ExitOK || r.stderr != "" || r.stdout != flagHelp.stdout {
+			t.Errorf("help %s: exit %d, stderr %q; stdout differs from --help: %v",
+				strings.Join(path, " "), r.code, r.stderr, r.stdout != flagHelp.stdout)
+		}
+	}
+}
+
 func TestBareCommandShowsHelp(t *testing.T) {
 	t.Parallel()
 	r := runCLI(t, nil)

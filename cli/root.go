@@ -167,10 +167,30 @@ database is unreachable), 2 on a usage error (nothing was done).`,
 	e.db = root.PersistentFlags().Lookup("db")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError(err) })
 	root.CompletionOptions.HiddenDefaultCmd = true
+	root.SetHelpCommand(newHelpCmd(root))
 	for _, c := range commands {
 		root.AddCommand(c(e))
 	}
 	return root
+}
+
+// newHelpCmd replaces cobra's help command, which shows the root help for
+// an unknown topic, with one that reports it as a usage error.
+func newHelpCmd(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:     "help [COMMAND]...",
+		Short:   "Show help for any command",
+		Long:    "help shows the help of a command, like COMMAND --help.",
+		Example: "  eventlog help events\n  eventlog help token create",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			target, rest, err := root.Find(args)
+			if err != nil || target == nil || len(rest) > 0 {
+				return usageErrorf("unknown help topic %q", strings.Join(args, " "))
+			}
+			target.InitDefaultHelpFlag() // so the help lists -h, as with --help
+			return target.Help()
+		},
+	}
 }
 
 // usageError is a mistake in how the command was called: exit 2.
