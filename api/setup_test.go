@@ -104,6 +104,7 @@ type bundle struct {
 type setupOpts struct {
 	noTokens  bool          // create no token: the API is open to loopback
 	keepAlive time.Duration // stream keep-alive
+	streamBuf int           // live events buffered per stream
 }
 
 // setup starts the real server on a free loopback port over store.
@@ -129,7 +130,7 @@ func setup(t *testing.T, store eventlog.Store, o setupOpts) *bundle {
 			}
 		}
 	}
-	h, err := api.New(&api.Config{Logger: logger, Tokens: tokens, Registry: b.reg, Log: quietLog(), KeepAlive: o.keepAlive})
+	h, err := api.New(&api.Config{Logger: logger, Tokens: tokens, Registry: b.reg, Log: quietLog(), KeepAlive: o.keepAlive, StreamBuffer: o.streamBuf})
 	if err != nil {
 		t.Fatal(err)
 	}

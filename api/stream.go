@@ -21,8 +21,8 @@ const catchUpPage = 1000
 // and delivered live; the ids sent by the catch-up are remembered until
 // the live channel has moved past them, so none is sent twice. When the
 // Logger reports dropped deliveries (a stream slower than the ingest
-// rate), the stream catches up from the store again after the last event
-// it saw.
+// rate), the next live event is not trusted to follow the last one: the
+// stream catches up from the store after the last event it handled.
 func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 	q, err := h.parseQuery(r.URL.Query(), streamParams)
 	if err != nil {
@@ -67,22 +67,38 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 	h.metrics.streams.Inc()
 	defer h.metrics.streams.Dec()
 
+	// live handles one event from the channel: skip what the catch-up
+	// already sent, and when the Logger dropped deliveries since the last
+	// event (the channel may have a gap before e), catch up from the store
+	// instead, which also covers e.
+	live1 := func(e *eventlog.Event) error {
+		if seen != nil {
+			if _, dup := seen[e.ID]; dup {
+				return nil
+			}
+			seen = nil // the live channel is past the catch-up
+		}
+		if d := h.logger.Metrics().SubscriberDrops; d != drops {
+			drops = d
+			if lastID != "" {
+				var err error
+				seen, lastID, err = h.catchUp(r, s, nil, lastID)
+				return err
+			}
+		}
+		lastID = e.ID
+		return s.send(e)
+	}
 	tick := time.NewTicker(h.keepAlive)
 	defer tick.Stop()
 	for {
 		select {
 		case e, ok := <-live:
 			if !ok { // the Logger closed
+				s.flush()
 				return
 			}
-			if seen != nil {
-				if _, dup := seen[e.ID]; dup {
-					continue
-				}
-				seen = nil // the live channel is past the catch-up
-			}
-			lastID = e.ID
-			if err := s.send(&e); err != nil {
+			if err := live1(&e); err != nil {
 				return
 			}
 			// Send what is already queued before flushing once.
@@ -93,8 +109,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 						s.flush()
 						return
 					}
-					lastID = e.ID
-					if err := s.send(&e); err != nil {
+					if err := live1(&e); err != nil {
 						return
 					}
 				default:
@@ -105,12 +120,6 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-tick.C:
-			if d := h.logger.Metrics().SubscriberDrops; d != drops && lastID != "" {
-				drops = d
-				if seen, lastID, err = h.catchUp(r, s, nil, lastID); err != nil {
-					return
-				}
-			}
 			s.comment("keep-alive")
 			if err := s.flush(); err != nil {
 				return

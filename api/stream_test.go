@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -145,6 +146,41 @@ func TestStream(t *testing.T) {
 		var eb errBody
 		if err := json.NewDecoder(r2.Body).Decode(&eb); err != nil || r2.StatusCode != 400 || eb.Error.Field != "Last-Event-ID" {
 			t.Errorf("unknown Last-Event-ID: %d %+v %v", r2.StatusCode, eb, err)
+		}
+	})
+}
+
+// TestStreamDropsAreCaughtUp gives a stream room for one live event and
+// logs a burst of 200: the Logger drops deliveries, and the stream fills
+// the gap from the store, in order, without duplicates.
+func TestStreamDropsAreCaughtUp(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, open func(testing.TB) eventlog.Store) {
+		b := setup(t, open(t), setupOpts{streamBuf: 1})
+		msgs, _, _ := b.openStream(t, "", b.read, "")
+		status, body := b.do(t, "POST", "/api/v1/events", b.write, `{"action":"FIRST"}`)
+		if status != http.StatusCreated {
+			t.Fatalf("POST: %d %s", status, body)
+		}
+		if e := nextEvent(t, msgs); e.Action != "FIRST" {
+			t.Fatalf("first event = %s", e.Action)
+		}
+		var batch []string
+		for i := range 200 {
+			batch = append(batch, fmt.Sprintf(`{"action":"BURST","extra":{"i":%d}}`, i))
+		}
+		status, body = b.do(t, "POST", "/api/v1/events", b.write, "["+strings.Join(batch, ",")+"]")
+		if status != http.StatusCreated {
+			t.Fatalf("POST batch: %d %s", status, body)
+		}
+		stored := decode[[]eventlog.Event](t, body)
+		if b.logger.Metrics().SubscriberDrops == 0 {
+			t.Fatal("the burst caused no drop; the test does not exercise the catch-up")
+		}
+		for i, want := range stored {
+			if e := nextEvent(t, msgs); e.ID != want.ID {
+				t.Fatalf("streamed event %d = %s (%s), want %s", i, e.ID, e.Extra, want.ID)
+			}
 		}
 	})
 }
