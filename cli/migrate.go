@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/sqlitestore"
 )
 
 // migrator is implemented by every store: it applies pending schema
@@ -119,19 +119,13 @@ func appliedMigrations(ctx context.Context, st eventlog.Store) (int64, error) {
 }
 
 // isNewSQLiteFile reports whether url names a SQLite file that does not
-// exist yet or is empty (the URL forms dial accepts: sqlite:PATH,
-// sqlite:///abs/path, file:PATH, with an optional ?query).
+// exist yet or is empty.
 func isNewSQLiteFile(url string) bool {
-	scheme, rest, ok := strings.Cut(url, ":")
-	if !ok || (scheme != "sqlite" && scheme != "sqlite3" && scheme != "file") {
+	path, _, err := sqlitestore.ParseURL(url)
+	if err != nil {
 		return false
 	}
-	rest, _, _ = strings.Cut(rest, "?")
-	rest = strings.TrimPrefix(rest, "//")
-	if rest == "" || rest == ":memory:" {
-		return false
-	}
-	fi, err := os.Stat(rest)
+	fi, err := os.Stat(path)
 	return errors.Is(err, os.ErrNotExist) || (err == nil && fi.Mode().IsRegular() && fi.Size() == 0)
 }
 
