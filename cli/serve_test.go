@@ -31,7 +31,8 @@ func (l *lockedBuffer) String() string {
 }
 
 // tokenBundles are the databases the token and serve commands are tried
-// on: SQLite, and PostgreSQL when EVENTLOG_TEST_POSTGRES is set.
+// on: SQLite, PostgreSQL when EVENTLOG_TEST_POSTGRES is set and MySQL
+// when EVENTLOG_TEST_MYSQL is set.
 var tokenBundles = []struct {
 	name  string
 	setup func(t *testing.T) *bundle
@@ -39,6 +40,11 @@ var tokenBundles = []struct {
 	{"sqlite", setupStore},
 	{"postgres", func(t *testing.T) *bundle {
 		b := postgresBundle(t)
+		b.mustRun(t, "migrate")
+		return b
+	}},
+	{"mysql", func(t *testing.T) *bundle {
+		b := mysqlBundle(t)
 		b.mustRun(t, "migrate")
 		return b
 	}},
