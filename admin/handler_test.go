@@ -796,3 +796,24 @@ func TestMountUnderStripPrefix(t *testing.T) {
 		t.Errorf("New with a bad BasePath: %v", err)
 	}
 }
+
+func TestLiveTailEndsOnShutdown(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{})
+	req, _ := http.NewRequest("GET", b.base+"live/stream", nil)
+	res, err := b.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	bufio.NewReader(res.Body).ReadString('\n') // the stream is open
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := b.server.Config.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown with an open live tail: %v", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Shutdown took %v: the live tail held it", d)
+	}
+}

@@ -80,6 +80,7 @@ func (h *Handler) liveStream(w http.ResponseWriter, r *http.Request) {
 	rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
 	events, cancel := h.logger.SubscribeChan(256)
 	defer cancel()
+	shutdown := h.shutdownSignal(r)
 
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
@@ -104,7 +105,6 @@ func (h *Handler) liveStream(w http.ResponseWriter, r *http.Request) {
 	}
 	beat := time.NewTicker(15 * time.Second)
 	defer beat.Stop()
-	shutdown := h.shutdownSignal(r)
 	for {
 		select {
 		case <-r.Context().Done():
