@@ -237,7 +237,11 @@ func (h *Handler) authed(next func(http.ResponseWriter, *http.Request)) http.Han
 		}
 		if !ok {
 			if r.Method == http.MethodGet && !isData(r.URL.Path) {
-				http.Redirect(w, r, h.base+"login?next="+url.QueryEscape(h.base+strings.TrimPrefix(r.URL.RequestURI(), "/")), http.StatusSeeOther)
+				back := h.base + strings.TrimPrefix(r.URL.Path, "/")
+				if r.URL.RawQuery != "" {
+					back += "?" + r.URL.RawQuery
+				}
+				http.Redirect(w, r, h.base+"login?next="+url.QueryEscape(back), http.StatusSeeOther)
 				return
 			}
 			http.Error(w, "login required", http.StatusUnauthorized)

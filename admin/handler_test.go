@@ -183,6 +183,33 @@ func TestNoPageWithoutLogin(t *testing.T) {
 			t.Errorf("GET %s without login: %d to %q, want 303 to the login page", p, res.StatusCode, res.Header.Get("Location"))
 		}
 	}
+	// After logging in, the user is back where they were going.
+	res, _ := get(t, anon, b.base+"events?action=PAID")
+	if loc := res.Header.Get("Location"); loc != "/admin/login?next="+url.QueryEscape("/admin/events?action=PAID") {
+		t.Errorf("redirect to %q does not carry the page as next", loc)
+	}
+	c := b.newClient()
+	_, body := get(t, c, b.base+"login?next="+url.QueryEscape("/admin/events?action=PAID"))
+	form := url.Values{"name": {"alice"}, "password": {alicePassword}, "next": {"/admin/events?action=PAID"}, "csrf": {html.UnescapeString(csrfRe.FindStringSubmatch(body)[1])}}
+	res, err := c.PostForm(b.base+"login", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if loc := res.Header.Get("Location"); loc != "/admin/events?action=PAID" {
+		t.Errorf("after login: redirected to %q, want the page asked for", loc)
+	}
+	// A next outside the admin is ignored (no open redirect).
+	form.Set("next", "//evil.example/")
+	_, body = get(t, c, b.base+"login")
+	form.Set("csrf", html.UnescapeString(csrfRe.FindStringSubmatch(body)[1]))
+	if res, err = c.PostForm(b.base+"login", form); err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if loc := res.Header.Get("Location"); loc != "/admin/" {
+		t.Errorf("next=//evil.example/: redirected to %q, want /admin/", loc)
+	}
 	for _, p := range []string{"dashboard.json", "export.csv", "export.jsonl", "live/stream"} {
 		res, body := get(t, anon, b.base+p)
 		if res.StatusCode != http.StatusUnauthorized || strings.Contains(body, "SIGNED_UP") {

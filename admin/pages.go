@@ -3,6 +3,7 @@ package admin
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -130,10 +131,7 @@ func (h *Handler) eventsPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, status, "events", p)
 }
 
-func isInvalid(err error) bool {
-	_, ok := err.(*eventlog.ValidationError)
-	return ok || strings.Contains(err.Error(), eventlog.ErrInvalid.Error())
-}
+func isInvalid(err error) bool { return errors.Is(err, eventlog.ErrInvalid) }
 
 func (h *Handler) fillSidebar(p *eventsPage, f filter, acts []eventlog.ActionCount) {
 	events := func(g filter) string { return h.link("events", g.values()) }
