@@ -104,7 +104,11 @@ func classify(err error) (int, ErrorBody) {
 // and counts store failures.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := classify(err)
-	if status >= 500 {
+	if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
+		// The client went away; nobody reads the answer and the server
+		// did nothing wrong. (An event it sent may still be committed.)
+		status, body = http.StatusServiceUnavailable, ErrorBody{Code: CodeUnavailable, Message: "the request was canceled"}
+	} else if status >= 500 {
 		h.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
 		if status == http.StatusInternalServerError {
