@@ -94,7 +94,10 @@ func TestToken(t *testing.T) {
 // its base URL, its log and a stop function that returns serve's error.
 func startServe(t *testing.T, b *bundle, o serveOptions) (string, *lockedBuffer, func() error) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if o.addr == "" {
+		o.addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,5 +245,24 @@ func TestServeUsage(t *testing.T) {
 		if r.code != ExitUsage || !strings.Contains(r.stderr, c.msg) {
 			t.Errorf("eventlog %s: exit %d, stderr %q; want 2 mentioning %q", strings.Join(c.args, " "), r.code, r.stderr, c.msg)
 		}
+	}
+}
+
+func TestServeWarnsOnPlainHTTPBeyondLoopback(t *testing.T) {
+	t.Parallel()
+	b := setupStore(t)
+	_, logs, stop := startServe(t, b, serveOptions{addr: "0.0.0.0:0"})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if l := logs.String(); !strings.Contains(l, "non-loopback") || !strings.Contains(l, "--tls-cert") {
+		t.Errorf("no plain-HTTP warning when serving on 0.0.0.0:\n%s", l)
+	}
+	_, logs, stop = startServe(t, b, serveOptions{})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "non-loopback") {
+		t.Errorf("plain-HTTP warning on loopback:\n%s", logs.String())
 	}
 }
