@@ -167,3 +167,46 @@ func histogramSum(t testing.TB, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("metric %s is not registered", name)
 	return 0
 }
+
+// BenchmarkDrain measures how fast 1 or 2 workers empty a backlog: the
+// events are published first, untimed, then the workers start. It
+// separates the worker and the store from the publishers' CPU. One op is
+// one event.
+func BenchmarkDrain(b *testing.B) {
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			bb := setup(b)
+			pub, err := natsqueue.NewPublisher(bb.js, bb.cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			publishAll(b, []*natsqueue.Publisher{pub}, events(b, b.N, "BENCH_DRAIN"), 100, 8)
+			var regs []*prometheus.Registry
+			var ws []*natsqueue.Worker
+			for range workers {
+				c := *bb.cfg
+				reg := prometheus.NewRegistry()
+				regs = append(regs, reg)
+				c.Registerer = reg
+				_, js := connect(b, natsURL)
+				w, err := natsqueue.NewWorker(js, bb.store, &c)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ws = append(ws, w)
+			}
+			b.ResetTimer()
+			for _, w := range ws {
+				runWorker(b, w)
+			}
+			waitStoredCount(b, regs, b.N, 5*time.Minute)
+			b.StopTimer()
+			var storeSecs float64
+			for _, reg := range regs {
+				storeSecs += histogramSum(b, reg, "eventlog_queue_store_seconds")
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(storeSecs/b.Elapsed().Seconds()/float64(workers), "store-busy")
+		})
+	}
+}
