@@ -179,7 +179,11 @@ func (s *Store) Query(ctx context.Context, q eventlog.Query) (eventlog.Page, err
 		limit = eventlog.DefaultLimit
 	}
 	sql := selectEvents + w.sql() + " ORDER BY ts DESC, id DESC LIMIT " + strconv.Itoa(limit+1)
-	rows, err := s.pool.Query(ctx, sql, w.args...)
+	// Plan with the actual values (QueryExecModeExec never reuses a
+	// prepared statement): a generic plan cannot tell a user with 80
+	// events from an action with 300,000 and picked a 100 ms plan where
+	// the custom one takes under 10 ms at a million events.
+	rows, err := s.pool.Query(ctx, sql, append([]any{pgx.QueryExecModeExec}, w.args...)...)
 	if err != nil {
 		return eventlog.Page{}, s.wrapErr("query", err)
 	}
