@@ -87,7 +87,7 @@ func classify(err error) (int, ErrorBody) {
 				body.Index = &i
 			}
 		case errors.As(err, &fe):
-			body.Field, body.Message = fe.field, fe.msg
+			body.Field, body.Message = fe.field, fe.field+" "+fe.msg
 		case m.public:
 			body.Message = err.Error()
 		case m.err == eventlog.ErrNotFound:
