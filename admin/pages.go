@@ -7,10 +7,13 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/eventlog/eventlog"
 )
@@ -462,33 +465,47 @@ func (h *Handler) dashboardJSON(w http.ResponseWriter, r *http.Request) {
 		d.Days = append(d.Days, b.Start.Unix())
 		other[i] = b.Count
 	}
-	// The all-time top actions may be quiet in this range; rank by count
-	// within the range instead.
+	// The all-time top actions may be quiet in this range: fetch twice as
+	// many candidates as are stacked and keep the busiest in the range.
+	// The queries read the hourly rollup and run a few at a time.
 	type ranked struct {
 		s   seriesCount
 		sum int64
 	}
-	var rs []ranked
-	for i, a := range acts {
-		if i >= 3*topActions {
-			break
-		}
-		one := sq
-		one.Actions = []string{a.Action}
-		bs, err := h.store.Series(ctx, one)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		rk := ranked{s: seriesCount{Action: a.Action, Counts: make([]int64, len(bs))}}
-		for j, b := range bs {
-			rk.s.Counts[j] = b.Count
-			rk.sum += b.Count
-		}
-		if rk.sum > 0 {
-			rs = append(rs, rk)
-		}
+	if len(acts) > 2*topActions {
+		acts = acts[:2*topActions]
 	}
+	rs := make([]ranked, len(acts))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for i, a := range acts {
+		g.Go(func() error {
+			one := sq
+			one.Actions = []string{a.Action}
+			bs, err := h.store.Series(gctx, one)
+			if err != nil {
+				return err
+			}
+			rk := ranked{s: seriesCount{Action: a.Action, Counts: make([]int64, len(bs))}}
+			for j, b := range bs {
+				rk.s.Counts[j] = b.Count
+				rk.sum += b.Count
+			}
+			rs[i] = rk
+			return nil
+		})
+	}
+	var active []eventlog.Bucket
+	g.Go(func() error {
+		var err error
+		active, err = h.store.ActiveUsers(gctx, sq)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	rs = slices.DeleteFunc(rs, func(rk ranked) bool { return rk.sum == 0 })
 	sort.SliceStable(rs, func(i, j int) bool { return rs[i].sum > rs[j].sum })
 	if len(rs) > topActions {
 		rs = rs[:topActions]
@@ -506,11 +523,6 @@ func (h *Handler) dashboardJSON(w http.ResponseWriter, r *http.Request) {
 			d.Series = append(d.Series, seriesCount{Action: "other", Counts: other})
 			break
 		}
-	}
-	active, err := h.store.ActiveUsers(ctx, sq)
-	if err != nil {
-		h.fail(w, r, err)
-		return
 	}
 	for _, b := range active {
 		d.Active = append(d.Active, b.Count)
