@@ -24,7 +24,7 @@ func newStore(t testing.TB) eventlog.Store {
 // openStore opens the SQLite store at path, closed when the test ends.
 func openStore(t testing.TB, path string) eventlog.Store {
 	t.Helper()
-	s, err := sqlitestore.Open(context.Background(), path, &sqlitestore.Options{Synchronous: "NORMAL"})
+	s, err := sqlitestore.Open(context.Background(), path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

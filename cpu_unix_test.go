@@ -1,0 +1,18 @@
+//go:build unix
+
+package eventlog_test
+
+import (
+	"syscall"
+	"time"
+)
+
+// processCPU returns the user and system CPU time used by this process.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
