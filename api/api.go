@@ -32,7 +32,10 @@ const (
 // Config configures the API handler. A nil *Config is invalid because a
 // Logger is required; every other field has a default.
 type Config struct {
-	// Logger stores ingested events and feeds the stream. Required.
+	// Logger stores ingested events and feeds the stream. Required. In
+	// Sync mode (the default) a 201 means the events are committed; in
+	// Spooled mode it means they are in the local spool file. Async mode
+	// is refused: a 201 would promise nothing.
 	Logger *eventlog.Logger
 	// Store answers queries. Defaults to Logger.Store().
 	Store eventlog.Store
@@ -83,6 +86,9 @@ type Handler struct {
 func New(cfg *Config) (*Handler, error) {
 	if cfg == nil || cfg.Logger == nil {
 		return nil, errors.New("api.New: Config.Logger is required")
+	}
+	if cfg.Logger.Mode() == eventlog.Async {
+		return nil, errors.New("api.New: Config.Logger is in Async mode, where Log returns before the event is durable; use Sync or Spooled so that 201 means stored")
 	}
 	h := &Handler{
 		logger:    cfg.Logger,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/api"
 )
 
 type errBody struct {
@@ -367,6 +368,10 @@ func testRoutes(t *testing.T, open func(testing.TB) eventlog.Store) {
 		"eventlog_api_open_streams 0",
 		"eventlog_logger_events_written_total 2",
 		"eventlog_logger_batches_total 1",
+		"eventlog_logger_batch_size_count 1",
+		`eventlog_logger_batch_size_bucket{le="2"} 1`,
+		"eventlog_logger_write_duration_seconds_count 1",
+		"eventlog_logger_events_queued 0",
 	} {
 		if status != 200 || !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)
@@ -382,4 +387,20 @@ func grep(text, word string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+func TestNewRefusesAsyncLogger(t *testing.T) {
+	t.Parallel()
+	store := openSQLite(t)
+	logger, err := eventlog.New(store, &eventlog.Config{Mode: eventlog.Async, ErrorLog: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logger.Close(); store.Close() })
+	if _, err := api.New(&api.Config{Logger: logger}); err == nil || !strings.Contains(err.Error(), "Async") {
+		t.Errorf("api.New with an Async Logger = %v, want an error naming Async", err)
+	}
+	if _, err := api.New(nil); err == nil {
+		t.Error("api.New(nil) succeeded")
+	}
 }

@@ -47,22 +47,7 @@ func newMetrics(reg prometheus.Registerer, logger *eventlog.Logger) (*metrics, e
 		}),
 	}
 	cs := []prometheus.Collector{m.accepted, m.rejected, m.latency, m.batchSize, m.storeErrors, m.streams,
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "eventlog_logger_events_written_total",
-			Help: "Events newly stored by the Logger.",
-		}, func() float64 { return float64(logger.Metrics().Written) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "eventlog_logger_batches_total",
-			Help: "Transactions written by the Logger's group commit.",
-		}, func() float64 { return float64(logger.Metrics().Batches) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "eventlog_logger_events_failed_total",
-			Help: "Events whose write failed in the Logger.",
-		}, func() float64 { return float64(logger.Metrics().Failed) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "eventlog_logger_subscriber_drops_total",
-			Help: "Events not delivered to a full subscriber (streams resynchronize from the store).",
-		}, func() float64 { return float64(logger.Metrics().SubscriberDrops) }),
+		newLoggerCollector(logger),
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
@@ -78,4 +63,65 @@ func newDefaultRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
+}
+
+// loggerCollector exports the Logger's own counters and histograms,
+// read from one snapshot per scrape.
+type loggerCollector struct {
+	l                                                 *eventlog.Logger
+	written, batches, failed, drops, dropped, retries *prometheus.Desc
+	queued, spoolBytes                                *prometheus.Desc
+	batchSize, writeLatency                           *prometheus.Desc
+}
+
+func newLoggerCollector(l *eventlog.Logger) *loggerCollector {
+	d := func(name, help string) *prometheus.Desc { return prometheus.NewDesc(name, help, nil, nil) }
+	return &loggerCollector{
+		l:            l,
+		written:      d("eventlog_logger_events_written_total", "Events newly stored by the Logger."),
+		batches:      d("eventlog_logger_batches_total", "Store transactions written by the Logger (group commits)."),
+		failed:       d("eventlog_logger_events_failed_total", "Events whose write failed in the Logger."),
+		drops:        d("eventlog_logger_subscriber_drops_total", "Events not delivered to a full subscriber (streams catch up from the store)."),
+		dropped:      d("eventlog_logger_events_dropped_total", "Events discarded by a full Async buffer."),
+		retries:      d("eventlog_logger_retries_total", "Failed store writes that were retried."),
+		queued:       d("eventlog_logger_events_queued", "Events accepted but not yet stored."),
+		spoolBytes:   d("eventlog_logger_spool_bytes", "Size of the spool files (Spooled mode)."),
+		batchSize:    d("eventlog_logger_batch_size", "Events per store write."),
+		writeLatency: d("eventlog_logger_write_duration_seconds", "Duration of store writes."),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *loggerCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.written, c.batches, c.failed, c.drops, c.dropped, c.retries, c.queued, c.spoolBytes, c.batchSize, c.writeLatency} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *loggerCollector) Collect(ch chan<- prometheus.Metric) {
+	m := c.l.Metrics()
+	counter := func(d *prometheus.Desc, v int64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
+	}
+	counter(c.written, m.Written)
+	counter(c.batches, m.Batches)
+	counter(c.failed, m.Failed)
+	counter(c.drops, m.SubscriberDrops)
+	counter(c.dropped, m.Dropped)
+	counter(c.retries, m.Retries)
+	ch <- prometheus.MustNewConstMetric(c.queued, prometheus.GaugeValue, float64(m.Queued))
+	ch <- prometheus.MustNewConstMetric(c.spoolBytes, prometheus.GaugeValue, float64(m.SpoolBytes))
+	for _, h := range []struct {
+		d *prometheus.Desc
+		h eventlog.Histogram
+	}{{c.batchSize, m.BatchSize}, {c.writeLatency, m.WriteLatency}} {
+		buckets := make(map[float64]uint64, len(h.h.UpperBounds))
+		for i, ub := range h.h.UpperBounds {
+			if i < len(h.h.Counts) {
+				buckets[ub] = h.h.Counts[i]
+			}
+		}
+		ch <- prometheus.MustNewConstHistogram(h.d, h.h.Count, h.h.Sum, buckets)
+	}
 }
