@@ -10,13 +10,13 @@ import (
 )
 
 // Actions returns every action with its event count, most frequent first,
-// summed from the hourly rollup rather than counted from events.
+// summed from the daily rollup rather than counted from events.
 func (s *Store) Actions(ctx context.Context) ([]eventlog.ActionCount, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
 	rows, err := s.db.QueryContext(ctx,
-		"SELECT action, SUM(count) AS n FROM eventlog_action_hours GROUP BY action HAVING n > 0 ORDER BY n DESC, action ASC")
+		"SELECT action, SUM(count) AS n FROM eventlog_action_days GROUP BY action HAVING n > 0 ORDER BY n DESC, action ASC")
 	if err != nil {
 		return nil, wrap("actions", err)
 	}
@@ -58,7 +58,9 @@ func (s *Store) Stats(ctx context.Context, now time.Time) (eventlog.Stats, error
 	return st, nil
 }
 
-// Series returns event counts per hour or day from the hourly rollup.
+// Series returns event counts per hour or day from the hourly or daily
+// rollup. Normalize aligns day series to whole days, so the daily rollup
+// answers them exactly.
 func (s *Store) Series(ctx context.Context, q eventlog.SeriesQuery) ([]eventlog.Bucket, error) {
 	if err := s.check(); err != nil {
 		return nil, err
@@ -66,32 +68,31 @@ func (s *Store) Series(ctx context.Context, q eventlog.SeriesQuery) ([]eventlog.
 	if err := q.Normalize(); err != nil {
 		return nil, err
 	}
-	h0 := floorDiv(q.Since.UnixMicro(), usPerHour)
-	h1 := floorDiv(q.Until.UnixMicro(), usPerHour)
-	sqlText := "SELECT hour, SUM(count) FROM eventlog_action_hours WHERE hour >= ? AND hour < ?"
-	args := []any{h0, h1}
+	table, column, width := "eventlog_action_hours", "hour", usPerHour
+	if q.Interval == eventlog.Day {
+		table, column, width = "eventlog_action_days", "day", usPerDay
+	}
+	sqlText := "SELECT " + column + ", SUM(count) FROM " + table + " WHERE " + column + " >= ? AND " + column + " < ?"
+	args := []any{floorDiv(q.Since.UnixMicro(), width), floorDiv(q.Until.UnixMicro(), width)}
 	if actions := dedupe(q.Actions); len(actions) > 0 {
 		sqlText += " AND action IN (?" + strings.Repeat(",?", len(actions)-1) + ")"
 		for _, a := range actions {
 			args = append(args, a)
 		}
 	}
-	rows, err := s.db.QueryContext(ctx, sqlText+" GROUP BY hour", args...)
+	rows, err := s.db.QueryContext(ctx, sqlText+" GROUP BY "+column, args...)
 	if err != nil {
 		return nil, wrap("series", err)
 	}
 	defer rows.Close()
 	counts := map[int64]int64{}
+	seconds := width / int64(time.Second/time.Microsecond)
 	for rows.Next() {
-		var hour, n int64
-		if err := rows.Scan(&hour, &n); err != nil {
+		var bucket, n int64
+		if err := rows.Scan(&bucket, &n); err != nil {
 			return nil, wrap("series", err)
 		}
-		start := hour * 3600
-		if q.Interval == eventlog.Day {
-			start = floorDiv(hour, 24) * 86400
-		}
-		counts[start] += n
+		counts[bucket*seconds] = n
 	}
 	if err := rows.Err(); err != nil {
 		return nil, wrap("series", err)

@@ -12,3 +12,10 @@ func TestStore(t *testing.T) {
 	testURL(t)
 	storetest.Exercise(t, func(t *testing.T) eventlog.Store { return newStore(t) })
 }
+
+// BenchmarkStore runs the shared benchmark; see docs/benchmarks.md for
+// the command and figures.
+func BenchmarkStore(b *testing.B) {
+	testURL(b)
+	storetest.Benchmark(b, func(b *testing.B) eventlog.Store { return newStore(b) })
+}

@@ -58,6 +58,17 @@ CREATE TABLE eventlog_action_hours (
     KEY eventlog_action_hours_hour (hour, count)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- day is the day number since the Unix epoch. Daily counts let Actions
+-- and day series read actions x days instead of actions x hours (353,000
+-- hourly rows at 1M events over a year).
+CREATE TABLE eventlog_action_days (
+    action VARBINARY(512) NOT NULL,
+    day    INT NOT NULL,
+    count  BIGINT NOT NULL,
+    PRIMARY KEY (action, day),
+    KEY eventlog_action_days_day (day, count)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- first_seen and last_seen are microseconds, like eventlog_events.ts.
 CREATE TABLE eventlog_actors (
     user_key   BINARY(16) NOT NULL,
@@ -115,5 +126,6 @@ DROP TABLE eventlog_admins;
 DROP TABLE eventlog_tokens;
 DROP TABLE eventlog_user_days;
 DROP TABLE eventlog_actors;
+DROP TABLE eventlog_action_days;
 DROP TABLE eventlog_action_hours;
 DROP TABLE eventlog_events;
