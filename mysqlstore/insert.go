@@ -224,9 +224,10 @@ func (m *multiInsert) flush(ctx context.Context, tx *sql.Tx) error {
 	return err
 }
 
-type hourKey struct {
+// actionBucket keys the action rollups: bucket is an hour or a day number.
+type actionBucket struct {
 	action string
-	hour   int64
+	bucket int64
 }
 
 type dayKey struct {
@@ -241,23 +242,23 @@ type actor struct {
 // rollups aggregates one batch before it upserts the rollup tables, so a
 // batch of 1000 events costs four statements, not 4000.
 type rollups struct {
-	hours  map[hourKey]int64
-	adays  map[hourKey]int64 // hour holds the day number here
+	hours  map[actionBucket]int64
+	adays  map[actionBucket]int64
 	actors map[string]*actor
 	days   map[dayKey]uint32
 	order  []string // actor ids in first-seen order, for stable statements
 }
 
 func newRollups() *rollups {
-	return &rollups{hours: map[hourKey]int64{}, adays: map[hourKey]int64{}, actors: map[string]*actor{}, days: map[dayKey]uint32{}}
+	return &rollups{hours: map[actionBucket]int64{}, adays: map[actionBucket]int64{}, actors: map[string]*actor{}, days: map[dayKey]uint32{}}
 }
 
 func (r *rollups) add(e eventlog.Event) {
 	ts := e.Timestamp.UnixMicro()
 	hour := floorDiv(ts, usPerHour)
 	day := floorDiv(ts, usPerDay)
-	r.hours[hourKey{e.Action, hour}]++
-	r.adays[hourKey{e.Action, day}]++
+	r.hours[actionBucket{e.Action, hour}]++
+	r.adays[actionBucket{e.Action, day}]++
 	if e.User == nil {
 		return
 	}
@@ -275,7 +276,7 @@ func (r *rollups) write(ctx context.Context, tx *sql.Tx) error {
 	hours := newMultiInsert("INSERT INTO eventlog_action_hours (action, hour, count) VALUES ", "(?,?,?)",
 		" ON DUPLICATE KEY UPDATE count = count + VALUES(count)")
 	for k, n := range r.hours {
-		if err := hours.add(ctx, tx, len(k.action)+16, k.action, k.hour, n); err != nil {
+		if err := hours.add(ctx, tx, len(k.action)+16, k.action, k.bucket, n); err != nil {
 			return err
 		}
 	}
@@ -285,7 +286,7 @@ func (r *rollups) write(ctx context.Context, tx *sql.Tx) error {
 	adays := newMultiInsert("INSERT INTO eventlog_action_days (action, day, count) VALUES ", "(?,?,?)",
 		" ON DUPLICATE KEY UPDATE count = count + VALUES(count)")
 	for k, n := range r.adays {
-		if err := adays.add(ctx, tx, len(k.action)+16, k.action, k.hour, n); err != nil {
+		if err := adays.add(ctx, tx, len(k.action)+16, k.action, k.bucket, n); err != nil {
 			return err
 		}
 	}
