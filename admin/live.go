@@ -45,16 +45,15 @@ func tailFilter(f filter) filter {
 // liveEvent is one event as the live tail's script shows it; the script
 // sets it as text, never as HTML.
 type liveEvent struct {
-	ID         string `json:"id"`
-	Time       string `json:"time"`
-	Action     string `json:"action"`
-	User       string `json:"user"`
-	UserURL    string `json:"user_url"`
-	Object     string `json:"object"`
-	ObjectURL  string `json:"object_url"`
-	Extra      string `json:"extra"`
-	URL        string `json:"url"`
-	ActionsURL string `json:"action_url"`
+	ID        string `json:"id"`
+	Time      string `json:"time"`
+	Action    string `json:"action"`
+	User      string `json:"user"`
+	UserURL   string `json:"user_url"`
+	Object    string `json:"object"`
+	ObjectURL string `json:"object_url"`
+	Extra     string `json:"extra"`
+	URL       string `json:"url"`
 }
 
 // liveReplay bounds how many missed events a reconnecting tail gets.
