@@ -92,7 +92,11 @@ func newGateStore(s eventlog.Store) *gateStore {
 
 func (g *gateStore) Insert(ctx context.Context, events []eventlog.Event) ([]eventlog.Event, []bool, error) {
 	g.entered <- struct{}{}
-	<-g.open
+	select {
+	case <-g.open:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
 	return g.Store.Insert(ctx, events)
 }
 

@@ -92,12 +92,18 @@ type Logger struct {
 	spool         *spool.Spool
 	onSpoolFull   func(bytes, maxBytes int64)
 	replayed      chan struct{}
-	abandon       chan struct{}
+	abandon       chan struct{} // closed when CloseContext gives up
+	writeCtx      context.Context
+	cancelWrites  context.CancelFunc // cancels writeCtx with abandon
 
-	stop    chan struct{}
-	done    chan struct{}
-	closeMu sync.RWMutex
-	closed  bool
+	// closing is closed first by Close, to wake calls waiting for room
+	// that would otherwise keep Close from taking closeMu.
+	closing     chan struct{}
+	closingOnce sync.Once
+	stop        chan struct{}
+	done        chan struct{}
+	closeMu     sync.RWMutex
+	closed      bool
 
 	subsMu sync.RWMutex
 	subs   map[*subscriber]struct{}
@@ -138,6 +144,7 @@ func New(store Store, cfg *Config) (*Logger, error) {
 		flushInterval: cfg.FlushInterval,
 		maxRetryDelay: cfg.MaxRetryDelay,
 		onSpoolFull:   cfg.OnSpoolFull,
+		closing:       make(chan struct{}),
 		stop:          make(chan struct{}),
 		done:          make(chan struct{}),
 		replayed:      make(chan struct{}),
@@ -145,6 +152,7 @@ func New(store Store, cfg *Config) (*Logger, error) {
 		subs:          map[*subscriber]struct{}{},
 		metrics:       newLoggerMetrics(),
 	}
+	l.writeCtx, l.cancelWrites = context.WithCancel(context.Background())
 	bufferSize := cfg.BufferSize
 	if l.now == nil {
 		l.now = time.Now
@@ -495,6 +503,7 @@ func (l *Logger) Close() error { return l.CloseContext(context.Background()) }
 // counted in LoggerMetrics.Failed) and stay in the spool, to be stored
 // by the next Logger, in Spooled mode.
 func (l *Logger) CloseContext(ctx context.Context) error {
+	l.closingOnce.Do(func() { close(l.closing) })
 	l.closeMu.Lock()
 	if l.closed {
 		l.closeMu.Unlock()
@@ -502,14 +511,16 @@ func (l *Logger) CloseContext(ctx context.Context) error {
 	}
 	l.closed = true
 	l.closeMu.Unlock()
+	failedBefore := l.metrics.failed.Load()
 	close(l.stop)
 	var err error
 	select {
 	case <-l.done:
 	case <-ctx.Done():
 		close(l.abandon)
+		l.cancelWrites()
 		<-l.done
-		err = fmt.Errorf("eventlog: Close gave up with %d events unwritten: %w", l.metrics.queued.Load(), ctx.Err())
+		err = fmt.Errorf("eventlog: Close gave up with %d events unwritten: %w", l.metrics.failed.Load()-failedBefore, ctx.Err())
 	}
 	if l.spool != nil {
 		select {
@@ -517,6 +528,9 @@ func (l *Logger) CloseContext(ctx context.Context) error {
 		default:
 			close(l.abandon) // ends a replay still waiting for room
 		}
+	}
+	l.cancelWrites()
+	if l.spool != nil {
 		<-l.replayed
 		if cerr := l.spool.Close(); err == nil {
 			err = cerr

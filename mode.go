@@ -116,6 +116,8 @@ func (l *Logger) enqueue(ctx context.Context, q queued) error {
 			case l.slots <- struct{}{}:
 			case <-ctx.Done():
 				return ctx.Err()
+			case <-l.closing:
+				return ErrClosed
 			}
 		}
 	default:
@@ -187,10 +189,33 @@ func (l *Logger) appendSpool(ctx context.Context, q *queued) (spool.Pos, error) 
 			}
 			return spool.Pos{}, errDropped
 		}
-		if err := l.spool.WaitRoom(ctx, len(b)); err != nil {
+		if err := l.waitSpoolRoom(ctx, len(b)); err != nil {
 			return spool.Pos{}, err
 		}
 	}
+}
+
+// waitSpoolRoom waits for the spool to shrink, ending early with
+// ErrClosed when Close begins.
+func (l *Logger) waitSpoolRoom(ctx context.Context, n int) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-l.closing:
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
+	err := l.spool.WaitRoom(wctx, n)
+	select {
+	case <-l.closing:
+		if err != nil {
+			return ErrClosed
+		}
+	default:
+	}
+	return err
 }
 
 // Flush waits until every event logged before the call is stored, or ctx
@@ -217,6 +242,9 @@ func (l *Logger) Flush(ctx context.Context) error {
 	case <-ctx.Done():
 		l.closeMu.RUnlock()
 		return ctx.Err()
+	case <-l.closing:
+		l.closeMu.RUnlock()
+		return ErrClosed
 	}
 	select {
 	case <-done:
@@ -357,7 +385,7 @@ func (l *Logger) storeQueued(items []queued) bool {
 	delay := 10 * time.Millisecond
 	for {
 		start := time.Now()
-		stored, inserted, err := l.store.Insert(context.Background(), events)
+		stored, inserted, err := l.store.Insert(l.writeCtx, events)
 		if err == nil {
 			l.metrics.observeWrite(len(events), time.Since(start))
 			l.committed(items, stored, inserted)

@@ -320,3 +320,33 @@ func TestSpoolReplaysAfterAbandonedClose(t *testing.T) {
 		t.Fatalf("spool segments left after everything was stored: %v", m)
 	}
 }
+
+func TestCloseWakesBlockedLog(t *testing.T) {
+	t.Parallel()
+	b, _ := heldLogger(t, eventlog.Config{Mode: eventlog.Async, BufferSize: 1, ErrorLog: discardLog()})
+	if _, err := b.logger.Log(context.Background(), "A"); err != nil {
+		t.Fatal(err)
+	}
+	blocked := make(chan error)
+	go func() { _, err := b.logger.Log(context.Background(), "B"); blocked <- err }()
+	time.Sleep(10 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	closed := make(chan error)
+	go func() { closed <- b.logger.CloseContext(ctx) }()
+	if err := <-blocked; !errors.Is(err, eventlog.ErrClosed) {
+		t.Fatalf("Log blocked on a full buffer during Close = %v, want ErrClosed", err)
+	}
+	select {
+	case err := <-closed:
+		// The store is held shut: the queued events cannot be written.
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("CloseContext = %v, want DeadlineExceeded", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("CloseContext did not honour its context")
+	}
+	if m := b.logger.Metrics(); m.Failed != 2 || m.Queued != 0 {
+		t.Fatalf("metrics = Failed %d, Queued %d; want the 2 unwritten events failed", m.Failed, m.Queued)
+	}
+}
