@@ -105,6 +105,7 @@ type setupOpts struct {
 	noTokens  bool          // create no token: the API is open to loopback
 	keepAlive time.Duration // stream keep-alive
 	streamBuf int           // live events buffered per stream
+	timeouts  time.Duration // the server's read and write timeouts
 }
 
 // setup starts the real server on a free loopback port over store.
@@ -134,7 +135,7 @@ func setup(t *testing.T, store eventlog.Store, o setupOpts) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.server, err = api.NewServer(h, &api.ServerConfig{Log: quietLog(), ShutdownTimeout: 5 * time.Second})
+	b.server, err = api.NewServer(h, &api.ServerConfig{Log: quietLog(), ShutdownTimeout: 5 * time.Second, ReadTimeout: o.timeouts, WriteTimeout: o.timeouts})
 	if err != nil {
 		t.Fatal(err)
 	}

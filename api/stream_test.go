@@ -184,3 +184,19 @@ func TestStreamDropsAreCaughtUp(t *testing.T) {
 		}
 	})
 }
+
+// TestStreamOutlivesServerTimeouts: a stream lifts the server's read and
+// write deadlines for itself, while ordinary requests keep them.
+func TestStreamOutlivesServerTimeouts(t *testing.T) {
+	t.Parallel()
+	b := setup(t, openSQLite(t), setupOpts{timeouts: 300 * time.Millisecond, keepAlive: time.Hour})
+	msgs, _, _ := b.openStream(t, "", b.read, "")
+	time.Sleep(time.Second)
+	status, body := b.do(t, "POST", "/api/v1/events", b.write, `{"action":"LATE"}`)
+	if status != http.StatusCreated {
+		t.Fatalf("POST: %d %s", status, body)
+	}
+	if e := nextEvent(t, msgs); e.Action != "LATE" {
+		t.Fatalf("event after the server timeouts = %s", e.Action)
+	}
+}
