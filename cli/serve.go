@@ -26,6 +26,7 @@ type serveOptions struct {
 	migrate         bool
 	logFormat       string
 	shutdownTimeout time.Duration
+	queue           string // NATS URLs; see serveQueue in cli/worker.go
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -77,6 +78,7 @@ events they carried and exits 0, within --shutdown-timeout.`,
 	f.BoolVar(&o.migrate, "migrate", false, "apply pending schema migrations before serving")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format on stderr: text or json")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "longest graceful shutdown before connections are cut")
+	f.StringVar(&o.queue, "queue", "", "publish ingested events to NATS JetStream at `URLs` (comma-separated) for 'eventlog worker' to store; see docs/scaling.md")
 	return cmd
 }
 
@@ -96,12 +98,23 @@ func serve(ctx context.Context, e *env, ln net.Listener, o serveOptions) error {
 		return err
 	}
 	defer store.Close()
-	logger, err := eventlog.New(store, &eventlog.Config{Now: e.now, ErrorLog: log})
+	// --queue (docs/scaling.md): the Logger publishes to JetStream instead
+	// of writing, and its subscribers are fed from the stream. Without
+	// --queue, queue is nil and its methods change nothing.
+	queue, err := openServeQueue(ctx, e, o.queue, log)
+	if err != nil {
+		return err
+	}
+	defer queue.Close()
+	logger, err := eventlog.New(queue.IngestStore(store), &eventlog.Config{Now: e.now, ErrorLog: log})
 	if err != nil {
 		return err
 	}
 	// Closing the Logger flushes the events of requests that finished.
 	defer logger.Close()
+	if err := queue.Tail(ctx, logger); err != nil {
+		return err
+	}
 	tokens, err := auth.New(store, nil)
 	if err != nil {
 		return err
@@ -110,7 +123,7 @@ func serve(ctx context.Context, e *env, ln net.Listener, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	handler, err := api.New(&api.Config{Logger: logger, Tokens: tokens, Log: log, Now: e.now, Admin: adminUI})
+	handler, err := api.New(&api.Config{Logger: logger, Tokens: tokens, Log: log, Now: e.now, Admin: adminUI, Registry: queue.Registry()})
 	if err != nil {
 		return err
 	}
