@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
+	"github.com/eventlog/eventlog"
 	"github.com/eventlog/eventlog/dial"
 	"github.com/eventlog/eventlog/natsqueue"
 )
@@ -153,4 +154,73 @@ func runWorker(ctx context.Context, e *env, o workerOptions) error {
 	}
 	log.Info("worker stopped: the last batch is stored and acknowledged")
 	return nil
+}
+
+// serveQueue is what `eventlog serve --queue` adds to serve: a JetStream
+// connection through which the Logger publishes instead of writing, and a
+// tail of the stream that feeds the Logger's subscribers (the API's
+// /api/v1/stream and the admin's live tail) with events from every node.
+// A nil *serveQueue (no --queue) changes nothing.
+type serveQueue struct {
+	q          *natsqueue.Queue
+	reg        *prometheus.Registry
+	cancelTail func()
+}
+
+// openServeQueue connects to the NATS servers in urls and ensures the
+// stream; it returns nil when urls is empty.
+func openServeQueue(ctx context.Context, e *env, urls string, log *slog.Logger) (*serveQueue, error) {
+	if urls == "" {
+		return nil, nil
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	q, err := natsqueue.Connect(ctx, urls, &natsqueue.Config{Registerer: reg, ErrorLog: log, Now: e.now})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("ingesting through NATS JetStream: events are stored by 'eventlog worker'", "queue", natsqueue.RedactURLs(urls), "stream", natsqueue.DefaultStream)
+	return &serveQueue{q: q, reg: reg}, nil
+}
+
+// IngestStore returns the store the Logger writes to: store itself
+// without a queue, else one whose Insert publishes to JetStream.
+func (s *serveQueue) IngestStore(store eventlog.Store) eventlog.Store {
+	if s == nil {
+		return store
+	}
+	return s.q.IngestStore(store)
+}
+
+// Tail feeds l's subscribers from the stream.
+func (s *serveQueue) Tail(ctx context.Context, l *eventlog.Logger) error {
+	if s == nil {
+		return nil
+	}
+	cancel, err := s.q.Subscribe(ctx, func(ev eventlog.Event) { l.Notify(ev) })
+	if err != nil {
+		return err
+	}
+	s.cancelTail = cancel
+	return nil
+}
+
+// Registry returns the registry holding the queue's metrics for the API to
+// serve, or nil (the API's default) without a queue.
+func (s *serveQueue) Registry() *prometheus.Registry {
+	if s == nil {
+		return nil
+	}
+	return s.reg
+}
+
+// Close stops the tail and drains the connection.
+func (s *serveQueue) Close() {
+	if s == nil {
+		return
+	}
+	if s.cancelTail != nil {
+		s.cancelTail()
+	}
+	s.q.Close()
 }

@@ -1,14 +1,18 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -89,24 +93,21 @@ func TestWorkerStoresQueuedEventsAndStopsGracefully(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var stderr lockedBuffer
-	e := &env{stdin: strings.NewReader(""), stdout: &lockedBuffer{}, stderr: &stderr, getenv: func(string) string { return "" }, now: func() time.Time { return testNow }}
-	wctx, stop := context.WithCancel(ctx)
-	done := make(chan int, 1)
-	go func() {
-		done <- run(wctx, []string{"--db", b.db, "worker", "--queue", url, "--stream", cfg.Stream, "--subject", cfg.Subject, "--consumer", cfg.Consumer}, e)
-	}()
-
+	// The database exists, with its schema, before the worker opens it.
 	store, err := dial.Open(ctx, b.db, dial.Options{})
-	deadline := time.Now().Add(20 * time.Second)
-	for err != nil && time.Now().Before(deadline) { // the worker creates the file
-		time.Sleep(50 * time.Millisecond)
-		store, err = dial.Open(ctx, b.db, dial.Options{})
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
+	var stderr lockedBuffer
+	e := &env{stdin: strings.NewReader(""), stdout: &lockedBuffer{}, stderr: &stderr, getenv: func(string) string { return "" }, now: func() time.Time { return testNow }}
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(wctx, []string{"--db", b.db, "worker", "--queue", url, "--stream", cfg.Stream, "--subject", cfg.Subject, "--consumer", cfg.Consumer}, e)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
 	var got []eventlog.Event
 	for time.Now().Before(deadline) {
 		if got, err = store.ReadAfter(ctx, "", 1000); err != nil {
@@ -118,7 +119,7 @@ func TestWorkerStoresQueuedEventsAndStopsGracefully(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if len(got) != len(logged) {
-		t.Fatalf("the store holds %d events, want the %d queued", len(got), len(logged))
+		t.Fatalf("the store holds %d events, want the %d queued; worker log:\n%s", len(got), len(logged), stderr.String())
 	}
 	stop() // SIGINT
 	select {
@@ -131,5 +132,90 @@ func TestWorkerStoresQueuedEventsAndStopsGracefully(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "worker stopped") {
 		t.Errorf("stderr does not report the graceful stop:\n%s", stderr.String())
+	}
+}
+
+// Two `serve --queue` nodes and one `worker` over one database, on a
+// JetStream server of the test's own (so the default stream name is
+// safe): an event posted to node A reaches node B's live stream, is
+// stored once by the worker, and is then readable through either node.
+func TestServeQueueWithWorker(t *testing.T) {
+	t.Parallel()
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("embedded nats-server not ready")
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	queue := srv.ClientURL()
+
+	b := setupStore(t)
+	urlA, _, _ := startServe(t, b, serveOptions{queue: queue})
+	urlB, logsB, _ := startServe(t, b, serveOptions{queue: queue})
+	if !strings.Contains(logsB.String(), "ingesting through NATS JetStream") {
+		t.Errorf("serve --queue does not say it ingests through the queue:\n%s", logsB.String())
+	}
+
+	// Node B's live stream.
+	req, _ := http.NewRequest("GET", urlB+"/api/v1/stream", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	seen := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if line := sc.Text(); strings.HasPrefix(line, "data:") {
+				seen <- line
+			}
+		}
+	}()
+
+	status, body := httpDo(t, "POST", urlA+"/api/v1/events", "", `{"action":"QUEUED_ON_A","user":{"id":"u1","name":""}}`)
+	if status/100 != 2 {
+		t.Fatalf("POST to node A: %d %s", status, body)
+	}
+	var posted eventlog.Event
+	if err := json.Unmarshal([]byte(body), &posted); err != nil || posted.ID == "" {
+		t.Fatalf("POST answered %s, want the event with its id (%v)", body, err)
+	}
+	select {
+	case line := <-seen:
+		if !strings.Contains(line, posted.ID) {
+			t.Errorf("node B streamed %s, want event %s", line, posted.ID)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("node B's stream did not show the event posted to node A")
+	}
+	if status, body := httpDo(t, "GET", urlA+"/api/v1/events?action=QUEUED_ON_A", "", ""); status != 200 || strings.Contains(body, posted.ID) {
+		t.Errorf("before any worker ran, GET on node A = %d %s; want 200 without the event", status, body)
+	}
+
+	var stderr lockedBuffer
+	e := &env{stdin: strings.NewReader(""), stdout: &lockedBuffer{}, stderr: &stderr, getenv: func(string) string { return "" }, now: time.Now}
+	wctx, stop := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- run(wctx, []string{"--db", b.db, "worker", "--queue", queue}, e) }()
+	defer func() {
+		stop()
+		if code := <-done; code != ExitOK {
+			t.Errorf("worker exited %d, want 0; stderr:\n%s", code, stderr.String())
+		}
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		status, body := httpDo(t, "GET", urlB+"/api/v1/events?action=QUEUED_ON_A", "", "")
+		if status == 200 && strings.Count(body, posted.ID) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker did not store the event within 20s: GET on node B = %d %s\nworker:\n%s", status, body, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
