@@ -135,7 +135,7 @@ func setup(t *testing.T, store eventlog.Store, o setupOpts) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.server, err = api.NewServer(h, &api.ServerConfig{Log: quietLog(), ShutdownTimeout: 5 * time.Second, ReadTimeout: o.timeouts, WriteTimeout: o.timeouts})
+	b.server, err = api.NewServer(h, &api.ServerConfig{Log: quietLog(), ShutdownTimeout: 5 * time.Second, ReadHeaderTimeout: o.timeouts, ReadTimeout: o.timeouts, WriteTimeout: o.timeouts})
 	if err != nil {
 		t.Fatal(err)
 	}
