@@ -98,6 +98,8 @@ func BenchmarkEndToEnd(b *testing.B) {
 			b.StopTimer()
 			close(stopSampling)
 			<-sampled
+			// Every acknowledged event is stored, once.
+			checkExactlyOnce(b, storedIDs(b, bb.store), evs)
 			b.ReportMetric(float64(b.N)/published.Seconds(), "published/s")
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 			b.ReportMetric(float64(maxLag), "max-lag")

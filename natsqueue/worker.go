@@ -78,6 +78,13 @@ func (w *Worker) Run(ctx context.Context) error {
 		if err != nil {
 			w.cfg.ErrorLog.Warn("natsqueue: fetch failed; retrying", "consumer", w.cfg.Consumer, "err", err)
 			sleep(ctx, w.cfg.FetchWait)
+			if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) {
+				// Someone deleted the consumer (or the stream was
+				// recreated): make it again rather than fail forever.
+				if c, err := w.js.CreateOrUpdateConsumer(ctx, w.cfg.Stream, w.cfg.consumerConfig()); err == nil {
+					cons = c
+				}
+			}
 			continue
 		}
 		if len(msgs) > 0 {
@@ -96,23 +103,28 @@ func (w *Worker) fetch(cons jetstream.Consumer) ([]jetstream.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
-	msgs := drain(b, nil)
-	if len(msgs) > 0 || w.cfg.BatchSize == 1 {
-		return msgs, b.Error()
+	// Messages in hand are processed even when the fetch also reports an
+	// error: dropping them would only delay them by AckWait.
+	if msgs := drain(b, nil); len(msgs) > 0 {
+		return msgs, nil
+	}
+	if err := ignoreTimeout(b.Error()); err != nil {
+		return nil, err
 	}
 	b, err = cons.Fetch(1, jetstream.FetchMaxWait(w.cfg.FetchWait))
 	if err != nil {
 		return nil, err
 	}
-	msgs = drain(b, msgs)
+	msgs := drain(b, nil)
 	if len(msgs) == 0 {
 		return nil, ignoreTimeout(b.Error())
 	}
-	b, err = cons.FetchNoWait(w.cfg.BatchSize - 1)
-	if err != nil {
-		return msgs, nil
+	if w.cfg.BatchSize > 1 {
+		if b, err := cons.FetchNoWait(w.cfg.BatchSize - 1); err == nil {
+			msgs = drain(b, msgs)
+		}
 	}
-	return drain(b, msgs), nil
+	return msgs, nil
 }
 
 func drain(b jetstream.MessageBatch, msgs []jetstream.Msg) []jetstream.Msg {
