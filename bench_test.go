@@ -161,3 +161,24 @@ func BenchmarkLogSpooled(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLogSpooledParallel is Spooled with fsync before every return
+// and 64 callers, who share fsyncs of the spool as Sync callers share
+// commits.
+func BenchmarkLogSpooledParallel(b *testing.B) {
+	l := benchLogger(b, &eventlog.Config{Mode: eventlog.Spooled, SpoolDir: b.TempDir(), SpoolSync: spool.SyncAlways})
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
+	start := time.Now()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := l.LogEvent(ctx, benchEvent); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	reportRate(b, l, start)
+}

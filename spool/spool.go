@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -107,6 +108,9 @@ type Spool struct {
 	stopSync chan struct{}
 	syncDone chan struct{}
 	stopOnce sync.Once
+	written  uint64        // records written, guarded by mu
+	syncMu   sync.Mutex    // one fsync at a time
+	synced   atomic.Uint64 // records known to be on stable storage
 }
 
 // Open opens or creates the spool in dir. Segments left by an earlier
@@ -185,6 +189,7 @@ func (s *Spool) startSegment() error {
 		if err := s.f.Sync(); err != nil {
 			return fmt.Errorf("spool: sync segment: %w", err)
 		}
+		s.markSynced(s.written)
 		if err := s.f.Close(); err != nil {
 			return fmt.Errorf("spool: close segment: %w", err)
 		}
@@ -219,25 +224,36 @@ func syncDir(dir string) error {
 }
 
 // Append writes rec as one record and returns its position. Under
-// SyncAlways it returns after fsync. It returns ErrFull when the spool
-// would grow past MaxBytes; Room tells when to try again.
+// SyncAlways it returns after fsync; concurrent appenders share one fsync
+// (group commit). It returns ErrFull when the spool would grow past
+// MaxBytes; WaitRoom tells when to try again.
 func (s *Spool) Append(rec []byte) (Pos, error) {
+	pos, seq, err := s.write(rec)
+	if err != nil || s.opts.Sync != SyncAlways {
+		return pos, err
+	}
+	return pos, s.syncTo(seq)
+}
+
+// write appends the framed record to the active segment and returns its
+// position and its sequence number among all writes.
+func (s *Spool) write(rec []byte) (Pos, uint64, error) {
 	if len(rec) > maxRecord {
-		return Pos{}, fmt.Errorf("spool: record of %d bytes exceeds the %d-byte limit", len(rec), maxRecord)
+		return Pos{}, 0, fmt.Errorf("spool: record of %d bytes exceeds the %d-byte limit", len(rec), maxRecord)
 	}
 	n := int64(headerLen + len(rec))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return Pos{}, ErrClosed
+		return Pos{}, 0, ErrClosed
 	}
 	if s.bytes+n > s.opts.MaxBytes {
-		return Pos{}, ErrFull
+		return Pos{}, 0, ErrFull
 	}
 	seg := s.segs[s.active]
 	if seg.size > 0 && seg.size+n > s.opts.SegmentBytes {
 		if err := s.startSegment(); err != nil {
-			return Pos{}, err
+			return Pos{}, 0, err
 		}
 		seg = s.segs[s.active]
 	}
@@ -251,7 +267,7 @@ func (s *Spool) Append(rec []byte) (Pos, error) {
 		// A partial write leaves a torn record that readers skip; start
 		// afresh so later records are not hidden behind it.
 		_ = s.startSegment()
-		return Pos{}, fmt.Errorf("spool: append: %w", err)
+		return Pos{}, 0, fmt.Errorf("spool: append: %w", err)
 	}
 	if cap(s.buf) > 64<<10 {
 		s.buf = nil // do not pin one large record's buffer
@@ -259,14 +275,46 @@ func (s *Spool) Append(rec []byte) (Pos, error) {
 	seg.size += n
 	seg.appended++
 	s.bytes += n
-	if s.opts.Sync == SyncAlways {
-		if err := s.f.Sync(); err != nil {
-			return Pos{}, fmt.Errorf("spool: fsync: %w", err)
-		}
-	} else {
-		s.dirty = true
+	s.written++
+	s.dirty = true
+	return pos, s.written, nil
+}
+
+// syncTo returns once the write numbered seq is on stable storage. One
+// fsync covers every write made before it, so callers that queue here
+// behind a running fsync usually find their write already covered.
+func (s *Spool) syncTo(seq uint64) error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	if s.synced.Load() >= seq {
+		return nil
 	}
-	return pos, nil
+	s.mu.Lock()
+	f, target := s.f, s.written
+	s.dirty = false
+	s.mu.Unlock()
+	if f == nil {
+		return ErrClosed
+	}
+	if err := f.Sync(); err != nil {
+		// A rotation or Close may have synced and closed f meanwhile.
+		if s.synced.Load() >= seq {
+			return nil
+		}
+		return fmt.Errorf("spool: fsync: %w", err)
+	}
+	s.markSynced(target)
+	return nil
+}
+
+// markSynced records that writes up to n are on stable storage.
+func (s *Spool) markSynced(n uint64) {
+	for {
+		cur := s.synced.Load()
+		if cur >= n || s.synced.CompareAndSwap(cur, n) {
+			return
+		}
+	}
 }
 
 // Ack records that the record at pos is committed. A segment is deleted
@@ -397,11 +445,11 @@ func (s *Spool) syncLoop() {
 			return
 		case <-t.C:
 			s.mu.Lock()
-			if s.dirty && s.f != nil {
-				_ = s.f.Sync() // a failure resurfaces at the next Append or Close
-				s.dirty = false
-			}
+			dirty, seq := s.dirty, s.written
 			s.mu.Unlock()
+			if dirty {
+				_ = s.syncTo(seq) // a failure resurfaces at Sync or Close
+			}
 		}
 	}
 }
@@ -436,6 +484,9 @@ func (s *Spool) Close() error {
 	close(s.room)
 	s.room = make(chan struct{})
 	err := s.f.Sync()
+	if err == nil {
+		s.markSynced(s.written)
+	}
 	if cerr := s.f.Close(); err == nil {
 		err = cerr
 	}

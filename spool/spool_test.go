@@ -184,3 +184,46 @@ func TestOptionsValidated(t *testing.T) {
 		t.Fatal("unknown Sync accepted")
 	}
 }
+
+func TestConcurrentAppendsShareFsync(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s, err := spool.Open(dir, spool.Options{Sync: spool.SyncAlways, SegmentBytes: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const writers, each = 16, 50
+	errs := make(chan error, writers)
+	for w := range writers {
+		go func() {
+			for i := range each {
+				if _, err := s.Append(fmt.Appendf(nil, "w%02d-%03d", w, i)); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = spool.Open(dir, spool.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got := replayAll(t, s, true)
+	seen := map[string]bool{}
+	for _, r := range got {
+		seen[r] = true
+	}
+	if len(got) != writers*each || len(seen) != writers*each {
+		t.Fatalf("replayed %d records (%d distinct), want %d", len(got), len(seen), writers*each)
+	}
+}
