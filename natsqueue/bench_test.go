@@ -73,8 +73,10 @@ func BenchmarkEndToEnd(b *testing.B) {
 				runWorker(b, w)
 			}
 			var maxLag uint64
+			var series []string // lag once a second, for -v
 			stopSampling := make(chan struct{})
 			sampled := make(chan struct{})
+			start := time.Now()
 			go func() {
 				defer close(sampled)
 				t := time.NewTicker(50 * time.Millisecond)
@@ -86,12 +88,15 @@ func BenchmarkEndToEnd(b *testing.B) {
 					case <-t.C:
 						undelivered, unacked, err := ws[0].Pending(ctx)
 						if err == nil {
-							maxLag = max(maxLag, undelivered+uint64(unacked))
+							lag := undelivered + uint64(unacked)
+							maxLag = max(maxLag, lag)
+							if s := time.Since(start).Seconds(); len(series) < int(s)+1 {
+								series = append(series, fmt.Sprintf("%.0fs:%d", s, lag))
+							}
 						}
 					}
 				}
 			}()
-			start := time.Now()
 			publishAll(b, pubs, evs, 100, 16)
 			published := time.Since(start)
 			waitStoredCount(b, regs, b.N, 5*time.Minute)
@@ -103,6 +108,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 			b.ReportMetric(float64(b.N)/published.Seconds(), "published/s")
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 			b.ReportMetric(float64(maxLag), "max-lag")
+			b.Logf("consumer lag (undelivered + unacknowledged) over time: %v", series)
 			var batches, storeSecs float64
 			for _, reg := range regs {
 				batches += metric(b, reg, "eventlog_queue_batch_size")
