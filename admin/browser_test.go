@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -214,6 +215,17 @@ func TestBrowser(t *testing.T) {
 	wait("the charts", `document.querySelector("#chart-events canvas") !== null && document.querySelector("#chart-active canvas") !== null`)
 	time.Sleep(200 * time.Millisecond) // let uPlot paint before the screenshot
 	shot("dashboard")
+	// Drill down: clicking the last day of the chart lists that day's events.
+	pt, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => {
+		const r = document.querySelector("#chart-events .u-over").getBoundingClientRect();
+		return [r.right - 2, r.top + r.height / 2];
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	do("clicking a day", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, pt[0]-5, pt[1]), chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, pt[0], pt[1]), chromedp.MouseClickXY(pt[0], pt[1]))
+	today := time.Now().UTC().Format(time.DateOnly)
+	wait("the day's events", `location.search === "?range=custom&since=`+today+`&until=`+today+`" && document.querySelector("table.events") !== null`)
 
 	// Live tail: a new event appears; paused, it waits.
 	do("live tail", chromedp.Navigate(b.base+"live"), chromedp.WaitVisible(chromedp.CSS("#live")))

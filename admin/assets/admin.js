@@ -39,8 +39,17 @@
         });
         if (data.length === 1) { data.push(days.map(function () { return 0; })); series.push({ label: "events", stroke: palette[0] }); }
         var fromZero = { range: function (u, min, max) { return [0, Math.max(1, max * 1.1)]; } };
+        // Drill down: a click on the chart opens that day's events.
+        var drill = function (u) {
+          u.over.addEventListener("click", function () {
+            var i = u.cursor.idx;
+            if (i == null) return;
+            var day = new Date(days[i] * 1000).toISOString().slice(0, 10);
+            location.href = root.dataset.events + "?range=custom&since=" + day + "&until=" + day;
+          });
+        };
         new uPlot({ width: width(evEl), height: 280, series: series, axes: axes(), bands: bands,
-          scales: { x: { time: true }, y: fromZero } }, data, evEl);
+          scales: { x: { time: true }, y: fromZero }, hooks: { ready: [drill] } }, data, evEl);
         var auEl = document.getElementById("chart-active");
         new uPlot({ width: width(auEl), height: 280, axes: axes(), scales: { x: { time: true }, y: fromZero },
           series: [{}, { label: "active users", stroke: palette[2], fill: palette[2] + "33", width: 2, points: { show: false } }] },
