@@ -247,6 +247,9 @@ func (h *Handler) authed(next func(http.ResponseWriter, *http.Request)) http.Han
 			http.Error(w, "login required", http.StatusUnauthorized)
 			return
 		}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 16<<10) // the admin's forms are tiny
+		}
 		if r.Method == http.MethodPost && !h.sessions.csrfOK("session", s.Nonce, r.PostFormValue("csrf")) {
 			http.Error(w, "invalid or missing CSRF token: reload the page and try again", http.StatusForbidden)
 			return
