@@ -30,6 +30,10 @@ type workerOptions struct {
 	consumer    string
 	batchSize   int
 	ackWait     time.Duration
+	replicas    int
+	maxAge      time.Duration
+	maxBytes    int64
+	update      bool
 	metricsAddr string
 	logFormat   string
 }
@@ -51,13 +55,17 @@ event ids it already holds, so each event is stored exactly once. While the
 database is down the worker backs off and the events wait in JetStream. A
 message that is not a valid event is terminated and logged.
 
-The stream is created with the defaults in docs/scaling.md when it does not
-exist; an existing stream's settings are left unchanged.
+The stream is created when it does not exist, with --replicas, --max-age and
+--max-bytes (see docs/scaling.md); an existing stream's settings are left
+unchanged unless --update-stream is given. In a 3-node JetStream cluster
+run one worker with --replicas 3 --update-stream once, so an acknowledged
+event survives the loss of a node.
 
 SIGINT or SIGTERM stops the worker gracefully: it finishes the batch in
 hand, acknowledges it and exits 0.`,
 		Example: `  eventlog worker --queue nats://127.0.0.1:4222 --db postgres://postgres@localhost/app
-  eventlog worker --queue nats://n1:4222,nats://n2:4222,nats://n3:4222 --db postgres://db/app --metrics-addr :9464`,
+  eventlog worker --queue nats://n1:4222,nats://n2:4222,nats://n3:4222 --db postgres://db/app --metrics-addr :9464
+  eventlog worker --queue nats://n1:4222,nats://n2:4222,nats://n3:4222 --db postgres://db/app --replicas 3 --update-stream`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.queue == "" {
@@ -75,6 +83,15 @@ hand, acknowledges it and exits 0.`,
 			if o.logFormat != "text" && o.logFormat != "json" {
 				return usageErrorf("invalid --log-format %q: must be text or json", o.logFormat)
 			}
+			if o.replicas < 1 || o.replicas > 5 {
+				return usageErrorf("invalid --replicas %d: must be between 1 and 5", o.replicas)
+			}
+			if o.maxAge < natsqueue.DefaultDuplicateWindow {
+				return usageErrorf("invalid --max-age %v: must be at least the %v duplicate window", o.maxAge, natsqueue.DefaultDuplicateWindow)
+			}
+			if o.maxBytes == 0 || o.maxBytes < -1 {
+				return usageErrorf("invalid --max-bytes %d: must be positive, or -1 for no limit", o.maxBytes)
+			}
 			return runWorker(cmd.Context(), e, o)
 		},
 	}
@@ -86,6 +103,10 @@ hand, acknowledges it and exits 0.`,
 	f.StringVar(&o.consumer, "consumer", natsqueue.DefaultConsumer, "durable consumer `name` the workers share")
 	f.IntVar(&o.batchSize, "batch-size", natsqueue.DefaultBatchSize, "most events stored in one transaction")
 	f.DurationVar(&o.ackWait, "ack-wait", natsqueue.DefaultAckWait, "how long JetStream waits for an acknowledgement before redelivering")
+	f.IntVar(&o.replicas, "replicas", natsqueue.DefaultReplicas, "copies of the stream in a JetStream cluster (3 in a 3-node cluster)")
+	f.DurationVar(&o.maxAge, "max-age", natsqueue.DefaultMaxAge, "how long the stream keeps an event")
+	f.Int64Var(&o.maxBytes, "max-bytes", -1, "largest stream size in bytes, oldest events discarded beyond it (-1: no limit)")
+	f.BoolVar(&o.update, "update-stream", false, "apply --replicas, --max-age and --max-bytes to an existing stream")
 	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on `host:port`/metrics (off when empty)")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format on stderr: text or json")
 	return cmd
@@ -116,7 +137,10 @@ func runWorker(ctx context.Context, e *env, o workerOptions) error {
 		Consumer:   o.consumer,
 		BatchSize:  o.batchSize,
 		AckWait:    o.ackWait,
-		KeepStream: true,
+		Replicas:   o.replicas,
+		MaxAge:     o.maxAge,
+		MaxBytes:   o.maxBytes,
+		KeepStream: !o.update,
 		Registerer: reg,
 		ErrorLog:   log,
 		Now:        e.now,
@@ -175,7 +199,9 @@ func openServeQueue(ctx context.Context, e *env, urls string, log *slog.Logger) 
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	q, err := natsqueue.Connect(ctx, urls, &natsqueue.Config{Registerer: reg, ErrorLog: log, Now: e.now})
+	// KeepStream: the stream's settings are the workers' (--replicas,
+	// --update-stream); serve only creates it, with defaults, if missing.
+	q, err := natsqueue.Connect(ctx, urls, &natsqueue.Config{KeepStream: true, Registerer: reg, ErrorLog: log, Now: e.now})
 	if err != nil {
 		return nil, err
 	}

@@ -47,6 +47,9 @@ func TestWorkerUsage(t *testing.T) {
 		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--batch-size", "0"}, "--batch-size"},
 		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--ack-wait", "0s"}, "--ack-wait"},
 		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--log-format", "xml"}, "--log-format"},
+		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--replicas", "0"}, "--replicas"},
+		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--max-age", "1s"}, "--max-age"},
+		{[]string{"worker", "--queue", "nats://127.0.0.1:1", "--max-bytes", "0"}, "--max-bytes"},
 	} {
 		r := b.run(t, tc.args...)
 		if r.code != ExitUsage || !strings.Contains(r.stderr, tc.want) {
