@@ -60,6 +60,12 @@ type Config struct {
 	// ErrorLog receives subscriber panics and background errors.
 	// Defaults to slog.Default().
 	ErrorLog *slog.Logger
+	// RedactKeys names the keys of extra and context whose values are
+	// replaced by "[redacted]" before an event is stored, queued, spooled
+	// or published (see Redactor): whole key names, case-insensitive, at
+	// any depth. Defaults to DefaultRedactKeys() when nil; an empty
+	// non-nil slice turns redaction off.
+	RedactKeys []string
 }
 
 // Logger validates events, stores them and notifies subscribers. It is
@@ -79,6 +85,7 @@ type Logger struct {
 	maxBatch int
 	subBuf   int
 	errLog   *slog.Logger
+	redactor *Redactor
 
 	// Sync mode.
 	reqs chan *writeReq
@@ -153,6 +160,11 @@ func New(store Store, cfg *Config) (*Logger, error) {
 		metrics:       newLoggerMetrics(),
 	}
 	l.writeCtx, l.cancelWrites = context.WithCancel(context.Background())
+	if cfg.RedactKeys == nil {
+		l.redactor = NewRedactor(DefaultRedactKeys())
+	} else {
+		l.redactor = NewRedactor(cfg.RedactKeys)
+	}
 	bufferSize := cfg.BufferSize
 	if l.now == nil {
 		l.now = time.Now
@@ -337,7 +349,8 @@ func (l *Logger) LogBatch(ctx context.Context, events []Event) ([]Event, error) 
 }
 
 // Prepare validates e and fills its defaults exactly as Log would,
-// including the user and request metadata from ctx, without storing it.
+// including the user and request metadata from ctx, and redacts it (see
+// Config.RedactKeys), without storing it.
 func (l *Logger) Prepare(ctx context.Context, e *Event) error { return l.prepare(ctx, e) }
 
 func (l *Logger) prepare(ctx context.Context, e *Event) error {
@@ -355,8 +368,17 @@ func (l *Logger) prepare(ctx context.Context, e *Event) error {
 			e.Context = &meta
 		}
 	}
-	return e.Normalize(l.now())
+	if err := e.Normalize(l.now()); err != nil {
+		return err
+	}
+	if l.redactor.RedactEvent(e) && len(e.Extra) > MaxExtraSize {
+		return invalid("extra", "is %d bytes once redacted; the limit is %d (64 KiB)", len(e.Extra), MaxExtraSize)
+	}
+	return nil
 }
+
+// Redactor returns the Logger's redactor, or nil when redaction is off.
+func (l *Logger) Redactor() *Redactor { return l.redactor }
 
 func (l *Logger) write(ctx context.Context, events []Event) ([]Event, error) {
 	req := &writeReq{ctx: ctx, events: events, done: make(chan writeRes, 1)}

@@ -26,7 +26,8 @@ type serveOptions struct {
 	migrate         bool
 	logFormat       string
 	shutdownTimeout time.Duration
-	queue           string // NATS URLs; see serveQueue in cli/worker.go
+	queue           string   // NATS URLs; see serveQueue in cli/worker.go
+	redactKeys      []string // nil: eventlog's defaults; empty: off
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -48,8 +49,14 @@ loopback clients only and serve prints a warning saying so.
 
 SIGINT or SIGTERM stops the server gracefully: it stops accepting
 connections, ends the streams, finishes in-flight requests, flushes the
-events they carried and exits 0, within --shutdown-timeout.`,
+events they carried and exits 0, within --shutdown-timeout.
+
+Redaction: the values of keys of extra and context named in --redact-keys
+(whole names, case-insensitive, at any depth) are stored as "[redacted]".
+Without the flag the list is password, passwd, secret, token, api_key,
+authorization, cookie, credit_card, ssn; --redact-keys '' turns it off.`,
 		Example: `  eventlog serve
+  eventlog serve --redact-keys password,token,iban
   eventlog serve --addr :8443 --tls-cert cert.pem --tls-key key.pem --db postgres://postgres@localhost/app --migrate`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -61,6 +68,9 @@ events they carried and exits 0, within --shutdown-timeout.`,
 			}
 			if o.shutdownTimeout <= 0 {
 				return usageErrorf("invalid --shutdown-timeout %v: must be positive", o.shutdownTimeout)
+			}
+			if cmd.Flags().Changed("redact-keys") && o.redactKeys == nil {
+				o.redactKeys = []string{} // --redact-keys '': off
 			}
 			ctx := cmd.Context()
 			ln, err := net.Listen("tcp", o.addr)
@@ -78,6 +88,7 @@ events they carried and exits 0, within --shutdown-timeout.`,
 	f.BoolVar(&o.migrate, "migrate", false, "apply pending schema migrations before serving")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format on stderr: text or json")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "longest graceful shutdown before connections are cut")
+	f.StringSliceVar(&o.redactKeys, "redact-keys", nil, "store the values of these extra and context `KEYS` (comma-separated, case-insensitive, any depth) as \"[redacted]\"; '' for none (default password,passwd,secret,token,api_key,authorization,cookie,credit_card,ssn)")
 	f.StringVar(&o.queue, "queue", "", "publish ingested events to NATS JetStream at `URLs` (comma-separated) for 'eventlog worker' to store; see docs/scaling.md")
 	return cmd
 }
@@ -106,7 +117,7 @@ func serve(ctx context.Context, e *env, ln net.Listener, o serveOptions) error {
 		return err
 	}
 	defer queue.Close()
-	logger, err := eventlog.New(queue.IngestStore(store), &eventlog.Config{Now: e.now, ErrorLog: log})
+	logger, err := eventlog.New(queue.IngestStore(store), &eventlog.Config{Now: e.now, ErrorLog: log, RedactKeys: o.redactKeys})
 	if err != nil {
 		return err
 	}
