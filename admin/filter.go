@@ -54,10 +54,9 @@ func parseFilter(v url.Values) filter {
 	if b := v.Get("back"); b != "" {
 		f.Back = strings.Split(b, "~")
 	}
-	if f.Range != "custom" && f.Range != "" {
-		f.Since, f.Until = "", ""
-	}
-	if f.Range == "" && (f.Since != "" || f.Until != "") {
+	// Dates typed in the form win over a quick range kept from before;
+	// the quick-range links drop the dates.
+	if f.Since != "" || f.Until != "" {
 		f.Range = "custom"
 	}
 	return f

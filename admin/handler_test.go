@@ -439,6 +439,7 @@ func TestEventFilters(t *testing.T) {
 		{"range=year", thisYear, "This year"},
 		{"range=custom&since=" + custom + "&until=" + custom, []int{3}, custom},
 		{"user=alice&action=CREATED_WIDGET&range=7d", []int{2}, "alice"},
+		{"range=7d&since=" + custom + "&until=" + custom, []int{3}, custom}, // typed dates replace a quick range
 	} {
 		body := b.page(t, "events?"+tc.query)
 		var want []string
