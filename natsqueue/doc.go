@@ -21,6 +21,9 @@
 //     share one durable consumer. A redelivered event is stored once
 //     because the store skips ids it already holds.
 //   - [Subscribe]: an ordered, deliver-new consumer for live tails.
+//   - [Queue.IngestStore]: an eventlog.Store whose Insert publishes, so an
+//     unchanged eventlog.Logger (and the HTTP API on it) ingests through
+//     the queue; `eventlog serve --queue` uses it.
 //   - [Queue]: Connect dials the servers, ensures the stream and hands
 //     out the above with a few lines, for `eventlog serve --queue` and
 //     `eventlog worker`.
