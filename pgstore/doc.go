@@ -1,7 +1,9 @@
 // Package pgstore is the PostgreSQL store of eventlog, built on pgx v5
-// and pgxpool. Batches are written with COPY into a per-connection staging
-// table and moved into eventlog_events with one INSERT … ON CONFLICT that
-// also maintains the rollup tables, so a batch is atomic and idempotent.
+// and pgxpool. A batch is written in one transaction under a writers'
+// lock: ids already stored are looked up, the new events are COPYed into
+// eventlog_events and the rollup tables are updated, so a batch is atomic
+// and idempotent and seq order is commit order. Single events take one
+// INSERT … ON CONFLICT statement (one round trip).
 //
 // The schema lives in migration/ as goose migrations numbered alike with
 // the other stores and is applied by internal/migrate. Besides the Store

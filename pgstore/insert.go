@@ -12,59 +12,70 @@ import (
 	"github.com/eventlog/eventlog"
 )
 
-// copyThreshold is the batch size from which Insert stages rows with COPY;
+// copyThreshold is the batch size from which Insert writes with COPY;
 // smaller batches go in one statement with array parameters, which costs a
 // single round trip.
 const copyThreshold = 16
 
-// insertTail moves the rows of src into eventlog_events and updates the
-// rollups from the rows actually inserted, in one statement.
-//
-// The advisory lock, taken before any sequence value is drawn and held
-// until commit, makes seq order equal commit order, so ReadAfter (live
-// tails resuming by id) can never skip an event that commits late. It
-// serializes writers of one eventlog_events table, which also rules out
-// deadlocks between concurrent rollup upserts. Duplicates within a batch
-// are removed in Go before this runs, so ON CONFLICT only meets events
-// already stored, and those win.
-const insertTail = `,
-ins AS (
-	INSERT INTO eventlog_events (id, ts, action, user_id, user_name, object_type, object_id, extra, context)
-	SELECT id, ts, action, user_id, user_name, object_type, object_id, extra, context FROM src
-	WHERE (SELECT true FROM pg_advisory_xact_lock(1702260588, ('eventlog_events'::regclass::oid::bigint % 2147483647)::int4))
-	ORDER BY ord
-	ON CONFLICT (id) DO NOTHING
-	RETURNING id, ts, action, user_id
-), b AS (
-	SELECT id, ts, action, user_id,
+// lockSQL takes the writers' lock of this schema's eventlog_events. Every
+// insert path takes it before drawing seq values and holds it until
+// commit, which
+//   - makes seq order equal commit order, so ReadAfter (live tails
+//     resuming by id) can never skip an event that commits late;
+//   - lets the COPY path look up which ids are already stored and then
+//     COPY only the others straight into eventlog_events, with no race;
+//   - rules out deadlocks between concurrent rollup upserts.
+const lockSQL = `pg_advisory_xact_lock(1702260588, ('eventlog_events'::regclass::oid::bigint % 2147483647)::int4)`
+
+// rollupTail updates the rollups from the CTE b of newly inserted events
+// (ts, action, user_id). The upserts skip rows they would not change (a
+// user seen again in the same hour), which writes no new row version.
+const rollupTail = `, h AS (
+	SELECT ts, action, user_id,
 		floor(extract(epoch FROM ts) / 3600)::bigint * 3600 AS hour,
 		floor(extract(epoch FROM ts) / 86400)::bigint * 86400 AS day
-	FROM ins
+	FROM b
 ), ah AS (
 	INSERT INTO eventlog_action_hours AS r (action, hour, count)
-	SELECT action, hour, count(*) FROM b GROUP BY action, hour
+	SELECT action, hour, count(*) FROM h GROUP BY action, hour
 	ON CONFLICT (action, hour) DO UPDATE SET count = r.count + excluded.count
 ), ac AS (
 	INSERT INTO eventlog_actors AS r (user_id, first_seen, last_seen)
-	SELECT user_id, min(ts), max(ts) FROM b WHERE user_id IS NOT NULL GROUP BY user_id
+	SELECT user_id, min(ts), max(ts) FROM h WHERE user_id IS NOT NULL GROUP BY user_id
 	ON CONFLICT (user_id) DO UPDATE SET
 		first_seen = least(r.first_seen, excluded.first_seen),
 		last_seen = greatest(r.last_seen, excluded.last_seen)
+	WHERE excluded.first_seen < r.first_seen OR excluded.last_seen > r.last_seen
 ), ud AS (
 	INSERT INTO eventlog_user_days AS r (day, user_id, hours)
-	SELECT day, user_id, bit_or(1 << ((hour - day) / 3600)::int) FROM b WHERE user_id IS NOT NULL GROUP BY day, user_id
+	SELECT day, user_id, bit_or(1 << ((hour - day) / 3600)::int) FROM h WHERE user_id IS NOT NULL GROUP BY day, user_id
 	ON CONFLICT (day, user_id) DO UPDATE SET hours = r.hours | excluded.hours
-)
-SELECT id::text FROM ins`
+	WHERE r.hours | excluded.hours <> r.hours
+)`
 
+// insertArraysSQL inserts the events given as arrays and updates the
+// rollups from those actually inserted, in one statement. Duplicates
+// within a batch are removed in Go before this runs, so ON CONFLICT only
+// meets events already stored, and those win.
 const insertArraysSQL = `WITH src AS (
 	SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::json[], $9::jsonb[])
 		WITH ORDINALITY AS s(id, ts, action, user_id, user_name, object_type, object_id, extra, context, ord)
-)` + insertTail
+	WHERE (SELECT true FROM ` + lockSQL + `)
+), ins AS (
+	INSERT INTO eventlog_events (id, ts, action, user_id, user_name, object_type, object_id, extra, context)
+	SELECT id, ts, action, user_id, user_name, object_type, object_id, extra, context FROM src ORDER BY ord
+	ON CONFLICT (id) DO NOTHING
+	RETURNING id, ts, action, user_id
+), b AS (SELECT ts, action, user_id FROM ins)` + rollupTail + `
+SELECT id::text FROM ins`
 
-const insertStagedSQL = `WITH src AS (SELECT * FROM pg_temp.eventlog_staging)` + insertTail
+// rollupArraysSQL updates the rollups for events just copied in.
+const rollupArraysSQL = `WITH b AS (
+	SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[]) AS u(ts, action, user_id)
+)` + rollupTail + `
+SELECT count(*) FROM b`
 
-var stagingColumns = []string{"ord", "id", "ts", "action", "user_id", "user_name", "object_type", "object_id", "extra", "context"}
+var copyColumns = []string{"id", "ts", "action", "user_id", "user_name", "object_type", "object_id", "extra", "context"}
 
 // queryer is what pgx.Tx, *pgxpool.Pool and *pgx.Conn have in common.
 type queryer interface {
@@ -136,12 +147,12 @@ func row(e eventlog.Event) eventRow {
 	return r
 }
 
-// copyRows feeds the unique events to COPY.
-func (b *batch) copyRows() pgx.CopyFromSource {
-	return pgx.CopyFromSlice(len(b.unique), func(i int) ([]any, error) {
-		e := b.unique[i]
+// copyRows feeds events to COPY, in order, so seq follows input order.
+func copyRows(events []eventlog.Event) pgx.CopyFromSource {
+	return pgx.CopyFromSlice(len(events), func(i int) ([]any, error) {
+		e := events[i]
 		r := row(e)
-		return []any{int64(i + 1), e.ID, e.Timestamp, e.Action, r.userID, r.userName, r.objectType, r.objectID, r.extra, r.context}, nil
+		return []any{e.ID, e.Timestamp, e.Action, r.userID, r.userName, r.objectType, r.objectID, r.extra, r.context}, nil
 	})
 }
 
@@ -194,7 +205,7 @@ func collectIDs(rows pgx.Rows) (map[string]bool, error) {
 }
 
 // Insert stores events atomically; see eventlog.Store. One event, or a
-// few, take one round trip; larger batches are staged with COPY in a
+// few, take one round trip; larger batches are written with COPY in a
 // transaction.
 func (s *Store) Insert(ctx context.Context, events []eventlog.Event) ([]eventlog.Event, []bool, error) {
 	if s.closed.Load() {
@@ -205,17 +216,17 @@ func (s *Store) Insert(ctx context.Context, events []eventlog.Event) ([]eventlog
 	}
 	b := newBatch(events)
 	var inserted map[string]bool
+	var existing map[string]eventlog.Event
 	var err error
 	if len(b.unique) < copyThreshold {
 		// A single statement is its own transaction: atomic without BEGIN.
 		inserted, err = insertArrays(ctx, s.pool, b)
+		if err == nil {
+			existing, err = getMany(ctx, s.pool, b.missing(inserted))
+		}
 	} else {
-		inserted, err = s.insertCopy(ctx, b)
+		inserted, existing, err = s.insertCopy(ctx, b)
 	}
-	if err != nil {
-		return nil, nil, s.wrapErr("insert", err)
-	}
-	existing, err := getMany(ctx, s.pool, b.missing(inserted))
 	if err != nil {
 		return nil, nil, s.wrapErr("insert", err)
 	}
@@ -234,27 +245,54 @@ func insertArrays(ctx context.Context, q queryer, b *batch) (map[string]bool, er
 	return collectIDs(rows)
 }
 
-func (s *Store) insertCopy(ctx context.Context, b *batch) (map[string]bool, error) {
+// insertCopy writes a batch in one transaction: under the writers' lock it
+// reads the events whose ids are already stored, COPYs the others straight
+// into eventlog_events (COPY's multi-row insert, not a staging table and a
+// per-row INSERT … ON CONFLICT), and updates the rollups for them.
+func (s *Store) insertCopy(ctx context.Context, b *batch) (map[string]bool, map[string]eventlog.Event, error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "eventlog_staging"}, stagingColumns, b.copyRows()); err != nil {
-		return nil, fmt.Errorf("copy: %w", err)
+	if _, err := tx.Exec(ctx, `SELECT `+lockSQL); err != nil {
+		return nil, nil, err
 	}
-	rows, err := tx.Query(ctx, insertStagedSQL)
-	if err != nil {
-		return nil, err
+	ids := make([]string, len(b.unique))
+	for i, e := range b.unique {
+		ids[i] = e.ID
 	}
-	inserted, err := collectIDs(rows)
+	existing, err := getMany(ctx, tx, ids)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	fresh := make([]eventlog.Event, 0, len(b.unique))
+	inserted := make(map[string]bool, len(b.unique))
+	for _, e := range b.unique {
+		if _, ok := existing[e.ID]; !ok {
+			fresh = append(fresh, e)
+			inserted[e.ID] = true
+		}
+	}
+	if len(fresh) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"eventlog_events"}, copyColumns, copyRows(fresh)); err != nil {
+			return nil, nil, fmt.Errorf("copy: %w", err)
+		}
+		ts, actions, users := make([]time.Time, len(fresh)), make([]string, len(fresh)), make([]*string, len(fresh))
+		for i, e := range fresh {
+			ts[i], actions[i] = e.Timestamp, e.Action
+			if e.User != nil {
+				users[i] = &e.User.ID
+			}
+		}
+		if _, err := tx.Exec(ctx, rollupArraysSQL, ts, actions, users); err != nil {
+			return nil, nil, fmt.Errorf("rollups: %w", err)
+		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return inserted, nil
+	return inserted, existing, nil
 }
 
 // InsertTx stores events inside the caller's pgx transaction, which must

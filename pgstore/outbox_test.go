@@ -132,3 +132,59 @@ func TestInsertTxDuplicates(t *testing.T) {
 		t.Errorf("extra round trip = %s, want %s", got.Extra, fresh.Extra)
 	}
 }
+
+// TestInsertBatchDuplicates covers the COPY path (batches of 16 or more):
+// ids already stored and ids repeated in the batch are skipped, the stored
+// event wins, and rollups count each event once.
+func TestInsertBatchDuplicates(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	var events []eventlog.Event
+	for range 40 {
+		e := eventlog.Event{Action: "BATCHED", User: &eventlog.User{ID: "u"}}
+		if err := e.Normalize(outboxNow); err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, e)
+	}
+	if _, _, err := s.Insert(ctx, events[:20]); err != nil {
+		t.Fatal(err)
+	}
+	retry := events[5]
+	retry.Action = "CHANGED"
+	batch := append([]eventlog.Event{retry}, events[10:]...)
+	batch = append(batch, events[30])
+	stored, inserted, err := s.Insert(ctx, batch)
+	if err != nil {
+		t.Fatalf("Insert: %v", err)
+	}
+	for i, e := range batch {
+		want := i >= 11 && i <= 30 // events[20:40], first occurrence only
+		if inserted[i] != want {
+			t.Errorf("inserted[%d] (event %s) = %v, want %v", i, e.ID, inserted[i], want)
+		}
+		if stored[i].ID != e.ID || stored[i].Action != "BATCHED" {
+			t.Errorf("stored[%d] = %s %s, want %s BATCHED", i, stored[i].ID, stored[i].Action, e.ID)
+		}
+	}
+	acts, err := s.Actions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]eventlog.ActionCount{{Action: "BATCHED", Count: 40}}, acts); d != "" {
+		t.Errorf("Actions (-want +got):\n%s", d)
+	}
+	after, err := s.ReadAfter(ctx, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(events) {
+		t.Fatalf("ReadAfter returned %d events, want %d", len(after), len(events))
+	}
+	for i := range after {
+		if after[i].ID != events[i].ID {
+			t.Fatalf("ReadAfter[%d] = %s, want %s: write order must follow input order", i, after[i].ID, events[i].ID)
+		}
+	}
+}

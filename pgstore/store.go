@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -42,15 +41,6 @@ var (
 	_ eventlog.SQLStore   = (*Store)(nil)
 )
 
-// stagingDDL creates the per-connection table that COPY fills. ON COMMIT
-// DELETE ROWS empties it at the end of each transaction, so a batch never
-// sees another's rows and a failed batch leaves nothing behind.
-const stagingDDL = `CREATE TEMP TABLE IF NOT EXISTS eventlog_staging (
-	ord bigint NOT NULL, id uuid NOT NULL, ts timestamptz NOT NULL, action text NOT NULL,
-	user_id text, user_name text, object_type text, object_id text,
-	extra json NOT NULL, context jsonb
-) ON COMMIT DELETE ROWS`
-
 // Open connects to the PostgreSQL database at url (postgres://… or a
 // key=value connection string) and checks, or with opts.Migrate applies,
 // its schema.
@@ -70,10 +60,6 @@ func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 	// server for a 2 ms query). A URL may still set its own value.
 	if _, ok := cfg.ConnConfig.RuntimeParams["max_parallel_workers_per_gather"]; !ok {
 		cfg.ConnConfig.RuntimeParams["max_parallel_workers_per_gather"] = "0"
-	}
-	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-		_, err := c.Exec(ctx, stagingDDL)
-		return err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

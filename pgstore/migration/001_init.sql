@@ -58,7 +58,8 @@ CREATE TABLE eventlog_user_days (
     hours   integer NOT NULL,
     PRIMARY KEY (day, user_id)
 ) WITH (fillfactor = 90);
-CREATE INDEX eventlog_user_days_user ON eventlog_user_days (user_id);
+-- No index on user_id: only ForgetUser, a rare request, looks rows up by
+-- user, and a second index would be written for every new (day, user).
 
 CREATE TABLE eventlog_tokens (
     name       text PRIMARY KEY,
