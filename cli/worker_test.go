@@ -73,7 +73,7 @@ func TestWorkerStoresQueuedEventsAndStopsGracefully(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
+	t.Cleanup(nc.Close) // after the stream is deleted (cleanups run last-in first-out)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,11 @@ func TestWorkerStoresQueuedEventsAndStopsGracefully(t *testing.T) {
 	if _, err := natsqueue.EnsureStream(ctx, js, cfg); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { js.DeleteStream(context.Background(), cfg.Stream) })
+	t.Cleanup(func() {
+		if err := js.DeleteStream(context.Background(), cfg.Stream); err != nil {
+			t.Errorf("deleting stream %s: %v", cfg.Stream, err)
+		}
+	})
 	l, err := natsqueue.NewLogger(js, cfg)
 	if err != nil {
 		t.Fatal(err)
