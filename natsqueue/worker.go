@@ -186,7 +186,7 @@ func (w *Worker) process(ctx context.Context, msgs []jetstream.Msg) {
 	w.cfg.ErrorLog.Warn("natsqueue: storing a batch failed; it will be redelivered", "events", len(events), "err", err)
 	// One event the database refuses must not hold back the others: if
 	// the store answers, store them one by one.
-	if len(events) > 1 && w.store.Ping(ctx) == nil {
+	if len(events) > 1 && w.ping(ctx) == nil {
 		for i := range events {
 			if err := w.insert(ctx, events[i:i+1]); err != nil {
 				w.cfg.ErrorLog.Warn("natsqueue: storing an event failed; it will be redelivered", "event_id", events[i].ID, "err", err)
@@ -200,6 +200,12 @@ func (w *Worker) process(ctx context.Context, msgs []jetstream.Msg) {
 	for _, m := range kept {
 		w.nak(m)
 	}
+}
+
+func (w *Worker) ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, min(w.cfg.AckWait, 5*time.Second))
+	defer cancel()
+	return w.store.Ping(ctx)
 }
 
 func (w *Worker) insert(ctx context.Context, events []eventlog.Event) error {
