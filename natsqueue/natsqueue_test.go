@@ -526,3 +526,36 @@ func TestEnsureStreamKeepStream(t *testing.T) {
 		t.Errorf("the stream KeepStream should have created is missing: %v", err)
 	}
 }
+
+// One event the database refuses must not hold back its batch: the
+// others are stored, it is retried until the database takes it.
+func TestRefusedEventDoesNotBlockItsBatch(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	want := events(t, 50, "BATCHED")
+	store := &faultyStore{Store: b.store}
+	store.refused.Store(want[17].ID)
+	pub, err := natsqueue.NewPublisher(b.js, b.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	w, err := natsqueue.NewWorker(b.js, store, b.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runWorker(t, w)
+	ids := waitStored(t, b.store, len(want)-1, 10*time.Second)
+	if ids[want[17].ID] != 0 {
+		t.Fatal("the refused event was stored")
+	}
+	time.Sleep(300 * time.Millisecond) // a few redeliveries of the refused one
+	if n := len(storedIDs(t, b.store)); n != len(want)-1 {
+		t.Fatalf("store holds %d events while one is refused, want %d", n, len(want)-1)
+	}
+	store.refused.Store("")
+	checkExactlyOnce(t, waitStored(t, b.store, len(want), 10*time.Second), want)
+}

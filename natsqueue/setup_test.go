@@ -304,6 +304,9 @@ func metric(t testing.TB, reg *prometheus.Registry, name string) float64 {
 type faultyStore struct {
 	eventlog.Store
 	failing atomic.Bool
+	// refused, when set, is an event id the database rejects: any batch
+	// holding it fails, as with a constraint the data breaks.
+	refused atomic.Value
 	// afterCommit, when set, runs after a successful Insert.
 	afterCommit func()
 }
@@ -311,6 +314,13 @@ type faultyStore struct {
 func (s *faultyStore) Insert(ctx context.Context, events []eventlog.Event) ([]eventlog.Event, []bool, error) {
 	if s.failing.Load() {
 		return nil, nil, errors.New("injected fault: database unavailable")
+	}
+	if id, _ := s.refused.Load().(string); id != "" {
+		for _, e := range events {
+			if e.ID == id {
+				return nil, nil, fmt.Errorf("injected fault: event %s violates a constraint", id)
+			}
+		}
 	}
 	stored, inserted, err := s.Store.Insert(ctx, events)
 	if err == nil && s.afterCommit != nil {
