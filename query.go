@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -63,6 +64,11 @@ func ParseWhere(s string) (Where, error) {
 	if !ok {
 		return Where{}, invalid("where", "%q must be KEY=VALUE", s)
 	}
+	// Invalid UTF-8 could never match stored JSON, and String could not
+	// write it back: JSON replaces it with U+FFFD.
+	if !utf8.ValidString(s) {
+		return Where{}, invalid("where", "%q must be valid UTF-8", s)
+	}
 	if err := checkWhereKey(k); err != nil {
 		return Where{}, err
 	}
@@ -100,6 +106,9 @@ func checkWhereKey(k string) error {
 	}
 	if len(k) > 128 {
 		return invalid("where", "key is longer than 128 bytes")
+	}
+	if !utf8.ValidString(k) {
+		return invalid("where", "key %q must be valid UTF-8", k)
 	}
 	for _, r := range k {
 		if r == '"' || r == '\\' || r == '\'' || unicode.IsControl(r) {
@@ -148,8 +157,12 @@ func (q *Query) Normalize() error {
 		if err := checkWhereKey(w.Key); err != nil {
 			return err
 		}
-		switch w.Value.(type) {
-		case nil, string, float64, bool:
+		switch v := w.Value.(type) {
+		case string:
+			if !utf8.ValidString(v) {
+				return invalid("where", "value of %q must be valid UTF-8", w.Key)
+			}
+		case nil, float64, bool:
 		default:
 			return invalid("where", "value of %q must be a string, number, boolean or null", w.Key)
 		}
