@@ -75,6 +75,8 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 				return invalid("context", "must be an object with ip, user_agent, request_id, trace_id, method, path: %s", err)
 			}
 			e.Context = &c
+		case "":
+			return invalid("event", "has a field with an empty name; the fields are id, timestamp, action, user, object, extra, context")
 		default:
 			return invalid(k, "is not a field of an event (id, timestamp, action, user, object, extra, context)")
 		}
