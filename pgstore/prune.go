@@ -1,0 +1,124 @@
+package pgstore
+
+import (
+	"context"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/eventlog/eventlog"
+)
+
+var _ eventlog.Pruner = (*Store)(nil)
+
+// pruneWhere is the selection of q: $1 is Before and, with actions, $3
+// the action list ($2 is left for the batch size).
+func pruneWhere(q eventlog.PruneQuery) (string, []any) {
+	if len(q.Actions) == 0 {
+		return "ts < $1", []any{q.Before}
+	}
+	return "ts < $1 AND action = ANY($3::text[])", []any{q.Before, q.Actions}
+}
+
+// CountPrunable returns how many events Prune(q) would delete now.
+func (s *Store) CountPrunable(ctx context.Context, q eventlog.PruneQuery) (int64, error) {
+	if err := q.Normalize(); err != nil {
+		return 0, err
+	}
+	where, args := pruneWhere(q)
+	if len(args) > 1 {
+		where = "ts < $1 AND action = ANY($2::text[])"
+	}
+	var n int64
+	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM eventlog_events WHERE "+where, args...).Scan(&n); err != nil {
+		return 0, s.wrapErr("count prunable", err)
+	}
+	return n, nil
+}
+
+// pruneSQL deletes one batch, oldest first, and takes its events off the
+// hourly action counts. It returns how many it deleted, the action hours
+// that reached zero, and the distinct (user, day) pairs it touched.
+const pruneSQL = `WITH d AS (
+	DELETE FROM eventlog_events WHERE seq IN (
+		SELECT seq FROM eventlog_events WHERE {where} ORDER BY ts, id LIMIT $2)
+	RETURNING ts, action, user_id
+), h AS (
+	SELECT action, floor(extract(epoch FROM ts) / 3600)::bigint * 3600 AS hour, count(*) AS n
+	FROM d GROUP BY 1, 2
+), ah AS (
+	UPDATE eventlog_action_hours r SET count = r.count - h.n FROM h
+	WHERE r.action = h.action AND r.hour = h.hour
+	RETURNING r.action, r.hour, r.count
+), ud AS (
+	SELECT DISTINCT user_id, floor(extract(epoch FROM ts) / 86400)::bigint * 86400 AS day
+	FROM d WHERE user_id IS NOT NULL
+)
+SELECT (SELECT count(*) FROM d),
+	array(SELECT action FROM ah WHERE count <= 0), array(SELECT hour FROM ah WHERE count <= 0),
+	array(SELECT user_id FROM ud), array(SELECT day FROM ud)`
+
+// emptyHoursSQL deletes the action hours that reached zero.
+const emptyHoursSQL = `DELETE FROM eventlog_action_hours
+	WHERE (action, hour) IN (SELECT * FROM unnest($1::text[], $2::bigint[])) AND count <= 0`
+
+// userDaysSQL recomputes the hour bits of the (user, day) pairs a batch
+// touched from the events left, deleting the days left empty.
+const userDaysSQL = `WITH t AS (
+	SELECT * FROM unnest($1::text[], $2::bigint[]) AS t(user_id, day)
+), n AS (
+	SELECT t.user_id, t.day, coalesce((
+		SELECT bit_or(1 << floor((extract(epoch FROM e.ts) - t.day) / 3600)::int)
+		FROM eventlog_events e
+		WHERE e.user_id = t.user_id AND e.ts >= to_timestamp(t.day) AND e.ts < to_timestamp(t.day + 86400)
+	), 0) AS hours
+	FROM t
+), del AS (
+	DELETE FROM eventlog_user_days r USING n
+	WHERE r.day = n.day AND r.user_id = n.user_id AND n.hours = 0
+)
+UPDATE eventlog_user_days r SET hours = n.hours FROM n
+WHERE r.day = n.day AND r.user_id = n.user_id AND n.hours <> 0 AND r.hours <> n.hours`
+
+// Prune deletes the events q selects, oldest first, q.BatchSize per
+// transaction, and updates the rollups in each (see eventlog.Pruner).
+// Each batch takes the writers' lock, so inserts wait at most one batch.
+func (s *Store) Prune(ctx context.Context, q eventlog.PruneQuery) (int64, error) {
+	if err := q.Normalize(); err != nil {
+		return 0, err
+	}
+	where, args := pruneWhere(q)
+	del := strings.Replace(pruneSQL, "{where}", where, 1)
+	args = append(args[:1], append([]any{q.BatchSize}, args[1:]...)...)
+	n, err := eventlog.PruneBatches(ctx, q, func(ctx context.Context) (int64, error) {
+		var n int64
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SELECT `+lockSQL); err != nil {
+				return err
+			}
+			var (
+				actions, users []string
+				hours, days    []int64
+			)
+			if err := tx.QueryRow(ctx, del, args...).Scan(&n, &actions, &hours, &users, &days); err != nil {
+				return err
+			}
+			if len(actions) > 0 {
+				if _, err := tx.Exec(ctx, emptyHoursSQL, actions, hours); err != nil {
+					return err
+				}
+			}
+			if len(users) > 0 {
+				if _, err := tx.Exec(ctx, userDaysSQL, users, days); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		return n, err
+	})
+	if err != nil {
+		return n, s.wrapErr("prune", err)
+	}
+	return n, nil
+}
