@@ -2,6 +2,7 @@ package eventlog
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -38,6 +39,9 @@ type PruneQuery struct {
 	Before time.Time
 	// Actions limits pruning to these actions; empty means every action.
 	Actions []string
+	// Except keeps the events with these actions (a retention policy
+	// that keeps some actions longer prunes them separately).
+	Except []string
 	// BatchSize is how many events one transaction deletes.
 	// Defaults to 1000; at most 100000.
 	BatchSize int
@@ -59,9 +63,11 @@ func (q *PruneQuery) Normalize() error {
 	if q.BatchSize < 1 || q.BatchSize > MaxPruneBatch {
 		return invalid("batch", "must be between 1 and %d", MaxPruneBatch)
 	}
-	for _, a := range q.Actions {
-		if err := ValidateAction(a); err != nil {
-			return err
+	for _, list := range [][]string{q.Actions, q.Except} {
+		for _, a := range list {
+			if err := ValidateAction(a); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -69,7 +75,7 @@ func (q *PruneQuery) Normalize() error {
 
 // Matches reports whether q selects e.
 func (q PruneQuery) Matches(e Event) bool {
-	if !e.Timestamp.Before(q.Before) {
+	if !e.Timestamp.Before(q.Before) || slices.Contains(q.Except, e.Action) {
 		return false
 	}
 	if len(q.Actions) == 0 {

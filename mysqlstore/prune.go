@@ -21,6 +21,12 @@ func pruneWhere(q eventlog.PruneQuery) (string, []any) {
 			args = append(args, []byte(a))
 		}
 	}
+	if len(q.Except) > 0 {
+		where += " AND action NOT IN (?" + strings.Repeat(",?", len(q.Except)-1) + ")"
+		for _, a := range q.Except {
+			args = append(args, []byte(a))
+		}
+	}
 	return where, args
 }
 

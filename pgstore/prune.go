@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -11,13 +12,20 @@ import (
 
 var _ eventlog.Pruner = (*Store)(nil)
 
-// pruneWhere is the selection of q: $1 is Before and, with actions, $3
-// the action list ($2 is left for the batch size).
-func pruneWhere(q eventlog.PruneQuery) (string, []any) {
-	if len(q.Actions) == 0 {
-		return "ts < $1", []any{q.Before}
+// pruneWhere is the selection of q and its arguments, whose placeholders
+// start at $first.
+func pruneWhere(q eventlog.PruneQuery, first int) (string, []any) {
+	where := fmt.Sprintf("ts < $%d", first)
+	args := []any{q.Before}
+	if len(q.Actions) > 0 {
+		args = append(args, q.Actions)
+		where += fmt.Sprintf(" AND action = ANY($%d::text[])", first+len(args)-1)
 	}
-	return "ts < $1 AND action = ANY($3::text[])", []any{q.Before, q.Actions}
+	if len(q.Except) > 0 {
+		args = append(args, q.Except)
+		where += fmt.Sprintf(" AND NOT action = ANY($%d::text[])", first+len(args)-1)
+	}
+	return where, args
 }
 
 // CountPrunable returns how many events Prune(q) would delete now.
@@ -25,10 +33,7 @@ func (s *Store) CountPrunable(ctx context.Context, q eventlog.PruneQuery) (int64
 	if err := q.Normalize(); err != nil {
 		return 0, err
 	}
-	where, args := pruneWhere(q)
-	if len(args) > 1 {
-		where = "ts < $1 AND action = ANY($2::text[])"
-	}
+	where, args := pruneWhere(q, 1)
 	var n int64
 	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM eventlog_events WHERE "+where, args...).Scan(&n); err != nil {
 		return 0, s.wrapErr("count prunable", err)
@@ -41,7 +46,7 @@ func (s *Store) CountPrunable(ctx context.Context, q eventlog.PruneQuery) (int64
 // that reached zero, and the distinct (user, day) pairs it touched.
 const pruneSQL = `WITH d AS (
 	DELETE FROM eventlog_events WHERE seq IN (
-		SELECT seq FROM eventlog_events WHERE {where} ORDER BY ts, id LIMIT $2)
+		SELECT seq FROM eventlog_events WHERE {where} ORDER BY ts, id LIMIT $1)
 	RETURNING ts, action, user_id
 ), h AS (
 	SELECT action, floor(extract(epoch FROM ts) / 3600)::bigint * 3600 AS hour, count(*) AS n
@@ -87,9 +92,9 @@ func (s *Store) Prune(ctx context.Context, q eventlog.PruneQuery) (int64, error)
 	if err := q.Normalize(); err != nil {
 		return 0, err
 	}
-	where, args := pruneWhere(q)
+	where, args := pruneWhere(q, 2)
 	del := strings.Replace(pruneSQL, "{where}", where, 1)
-	args = append(args[:1], append([]any{q.BatchSize}, args[1:]...)...)
+	args = append([]any{q.BatchSize}, args...)
 	n, err := eventlog.PruneBatches(ctx, q, func(ctx context.Context) (int64, error) {
 		var n int64
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {

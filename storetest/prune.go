@@ -42,6 +42,8 @@ func testPrune(t *testing.T, s eventlog.Store) {
 		{Before: mid, Actions: []string{"LOGGED_IN"}, BatchSize: 7},
 		// Two actions, one of them already pruned up to mid.
 		{Before: mid.Add(12 * time.Hour), Actions: []string{"LOGGED_IN", "A_B_TEST"}, BatchSize: 5},
+		// Everything but two actions, older than the middle.
+		{Before: mid, Except: []string{"SIGNED_UP", "PAID_50%_OFF"}, BatchSize: 9},
 		// Everything older than the middle; the cut falls inside a run
 		// of equal timestamps only if the fixture puts one there, and
 		// events at exactly Before stay.
