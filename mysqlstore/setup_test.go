@@ -38,10 +38,11 @@ func freshDatabase(tb testing.TB) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	admin, err := sql.Open("mysql", cfg.FormatDSN())
+	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	admin := sql.OpenDB(conn)
 	tb.Cleanup(func() { admin.Close() })
 	b := make([]byte, 6)
 	if _, err := rand.Read(b); err != nil {
@@ -75,5 +76,3 @@ func newStore(tb testing.TB) *mysqlstore.Store {
 	tb.Cleanup(func() { s.Close() })
 	return s
 }
-
-var _ = mysql.Config{} // the driver registers "mysql" for sql.Open above
