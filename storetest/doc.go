@@ -14,6 +14,6 @@
 // fixtures use no upper-case non-ASCII letters so that stores whose
 // lower() folds all of Unicode agree with those that fold ASCII.
 //
-// This package imports only the root package, the data generator and
-// go-cmp; it must never import a store driver.
+// This package imports only the root package, internal/gen, go-cmp and
+// uuid; it must never import a store driver.
 package storetest
