@@ -158,6 +158,9 @@ var (
 
 func checkParams(v url.Values, allowed []string) error {
 	for k := range v {
+		if k == "" {
+			return &fieldError{field: "query", msg: "has a parameter with an empty name (a stray = or &)", err: eventlog.ErrInvalid}
+		}
 		ok := false
 		for _, a := range allowed {
 			if k == a {
