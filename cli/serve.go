@@ -28,6 +28,9 @@ type serveOptions struct {
 	shutdownTimeout time.Duration
 	queue           string   // NATS URLs; see serveQueue in cli/worker.go
 	redactKeys      []string // nil: eventlog's defaults; empty: off
+	retain          string   // --retain AGE; see retention in cli/prune.go
+	retainActions   []string // --retain-action ACTION=AGE
+	retainInterval  time.Duration
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -54,9 +57,15 @@ events they carried and exits 0, within --shutdown-timeout.
 Redaction: the values of keys of extra and context named in --redact-keys
 (whole names, case-insensitive, at any depth) are stored as "[redacted]".
 Without the flag the list is password, passwd, secret, token, api_key,
-authorization, cookie, credit_card, ssn; --redact-keys '' turns it off.`,
+authorization, cookie, credit_card, ssn; --redact-keys '' turns it off.
+
+Retention: with --retain AGE, serve deletes events older than AGE when it
+starts and then every hour, in small batches (see 'eventlog prune');
+--retain-action ACTION=AGE gives an action its own age, shorter or longer
+(repeatable). Without either flag nothing is deleted.`,
 		Example: `  eventlog serve
   eventlog serve --redact-keys password,token,iban
+  eventlog serve --retain 400d --retain-action HEARTBEAT=7d --retain-action SIGNED_UP=1000w
   eventlog serve --addr :8443 --tls-cert cert.pem --tls-key key.pem --db postgres://postgres@localhost/app --migrate`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -71,6 +80,9 @@ authorization, cookie, credit_card, ssn; --redact-keys '' turns it off.`,
 			}
 			if cmd.Flags().Changed("redact-keys") && o.redactKeys == nil {
 				o.redactKeys = []string{} // --redact-keys '': off
+			}
+			if _, err := parseRetention(o.retain, o.retainActions); err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			ln, err := net.Listen("tcp", o.addr)
@@ -89,6 +101,8 @@ authorization, cookie, credit_card, ssn; --redact-keys '' turns it off.`,
 	f.StringVar(&o.logFormat, "log-format", "text", "log format on stderr: text or json")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "longest graceful shutdown before connections are cut")
 	f.StringSliceVar(&o.redactKeys, "redact-keys", nil, "store the values of these extra and context `KEYS` (comma-separated, case-insensitive, any depth) as \"[redacted]\"; '' for none (default password,passwd,secret,token,api_key,authorization,cookie,credit_card,ssn)")
+	f.StringVar(&o.retain, "retain", "", "delete events older than `AGE` (400d, 52w) at start and hourly")
+	f.StringArrayVar(&o.retainActions, "retain-action", nil, "keep events of an action for its own age, `ACTION=AGE` (repeatable)")
 	f.StringVar(&o.queue, "queue", "", "publish ingested events to NATS JetStream at `URLs` (comma-separated) for 'eventlog worker' to store; see docs/scaling.md")
 	return cmd
 }
@@ -109,6 +123,11 @@ func serve(ctx context.Context, e *env, ln net.Listener, o serveOptions) error {
 		return err
 	}
 	defer store.Close()
+	stopRetention, err := startRetention(ctx, e, store, o, log)
+	if err != nil {
+		return err
+	}
+	defer stopRetention()
 	// --queue (docs/scaling.md): the Logger publishes to JetStream instead
 	// of writing, and its subscribers are fed from the stream. Without
 	// --queue, queue is nil and its methods change nothing.
