@@ -22,7 +22,11 @@ func openSQLite(ctx context.Context, url string, opts Options) (eventlog.Store, 
 }
 
 func openPostgres(ctx context.Context, url string, opts Options) (eventlog.Store, error) {
-	return pgstore.Open(ctx, url, &pgstore.Options{Migrate: opts.Migrate})
+	s, err := pgstore.Open(ctx, url, &pgstore.Options{Migrate: opts.Migrate})
+	if err != nil {
+		return nil, err // not a nil *pgstore.Store in a non-nil interface
+	}
+	return s, nil
 }
 
 func openMySQL(ctx context.Context, url string, opts Options) (eventlog.Store, error) {
