@@ -9,8 +9,8 @@ import (
 	"github.com/eventlog/eventlog/sqlitestore"
 )
 
-// Each store's helper below is replaced by the store package's Open when
-// that store lands.
+// Each helper returns a nil interface on error, never a nil store pointer
+// wrapped in a non-nil interface.
 
 func openSQLite(ctx context.Context, url string, opts Options) (eventlog.Store, error) {
 	path, so, err := sqlitestore.ParseURL(url)
@@ -18,17 +18,25 @@ func openSQLite(ctx context.Context, url string, opts Options) (eventlog.Store, 
 		return nil, err
 	}
 	so.Migrate = opts.Migrate
-	return sqlitestore.Open(ctx, path, so)
+	s, err := sqlitestore.Open(ctx, path, so)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 func openPostgres(ctx context.Context, url string, opts Options) (eventlog.Store, error) {
 	s, err := pgstore.Open(ctx, url, &pgstore.Options{Migrate: opts.Migrate})
 	if err != nil {
-		return nil, err // not a nil *pgstore.Store in a non-nil interface
+		return nil, err
 	}
 	return s, nil
 }
 
 func openMySQL(ctx context.Context, url string, opts Options) (eventlog.Store, error) {
-	return mysqlstore.Open(ctx, url, &mysqlstore.Options{Migrate: opts.Migrate})
+	s, err := mysqlstore.Open(ctx, url, &mysqlstore.Options{Migrate: opts.Migrate})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
