@@ -111,7 +111,7 @@ type benchReport struct {
 	Disk     benchDisk     `json:"disk"`
 	// PeakRSSBytes is the bench process's peak resident set (the client
 	// side, and the whole server for SQLite).
-	PeakRSSBytes int64 `json:"peak_rss_bytes"`
+	PeakRSSBytes int64  `json:"peak_rss_bytes"`
 	Took         string `json:"took"`
 }
 
