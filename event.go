@@ -230,6 +230,9 @@ func normalizeExtra(x *json.RawMessage) error {
 	if bytes.IndexByte(raw, 0) >= 0 || bytes.Contains(raw, []byte(`\u0000`)) {
 		return invalid("extra", "must not contain NUL characters")
 	}
+	if bytes.Contains(raw, []byte(`\u`)) && hasLoneSurrogate(raw) {
+		return invalid("extra", "contains a \\u escape of an unpaired UTF-16 surrogate, which is not valid text")
+	}
 	*x = raw
 	return nil
 }
@@ -331,4 +334,59 @@ func appendString(b []byte, s string) []byte {
 	}
 	q, _ := json.Marshal(s)
 	return append(b, q...)
+}
+
+// hasLoneSurrogate reports whether valid JSON text has a \uD800–\uDFFF
+// escape that is not part of a high+low pair. encoding/json accepts them,
+// but they are not Unicode text and PostgreSQL's jsonb rejects them.
+func hasLoneSurrogate(raw []byte) bool {
+	hex4 := func(b []byte) (rune, bool) {
+		if len(b) < 4 {
+			return 0, false
+		}
+		var r rune
+		for _, c := range b[:4] {
+			switch {
+			case c >= '0' && c <= '9':
+				r = r<<4 | rune(c-'0')
+			case c >= 'a' && c <= 'f':
+				r = r<<4 | rune(c-'a'+10)
+			case c >= 'A' && c <= 'F':
+				r = r<<4 | rune(c-'A'+10)
+			default:
+				return 0, false
+			}
+		}
+		return r, true
+	}
+	for i := 0; i < len(raw)-1; i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if raw[i+1] != 'u' {
+			i++ // skip the escaped character, which may be a backslash
+			continue
+		}
+		r, ok := hex4(raw[i+2:])
+		if !ok {
+			continue
+		}
+		switch {
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return true
+		case r >= 0xD800 && r <= 0xDBFF:
+			j := i + 6
+			if j+1 >= len(raw) || raw[j] != '\\' || raw[j+1] != 'u' {
+				return true
+			}
+			lo, ok := hex4(raw[j+2:])
+			if !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return true
+			}
+			i = j + 5
+		default:
+			i += 5
+		}
+	}
+	return false
 }
