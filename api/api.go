@@ -60,6 +60,11 @@ type Config struct {
 	// StreamBuffer is the number of live events buffered per stream.
 	// Defaults to 4096.
 	StreamBuffer int
+	// Queued says the Logger hands events to a queue (serve --queue)
+	// rather than committing them: ingest then answers 202 Accepted, which
+	// means the queue acknowledged the events and a worker will store
+	// them. Defaults to false (201 Created: committed).
+	Queued bool
 	// Admin, when set, is mounted at /admin/ (the admin web UI); / redirects
 	// there either way.
 	Admin http.Handler
@@ -67,6 +72,7 @@ type Config struct {
 
 // Handler serves the API. Create it with New.
 type Handler struct {
+	queued    bool
 	logger    *eventlog.Logger
 	store     eventlog.Store
 	tokens    *auth.Tokens
@@ -98,6 +104,7 @@ func New(cfg *Config) (*Handler, error) {
 		now:       cfg.Now,
 		keepAlive: cfg.KeepAlive,
 		streamBuf: cfg.StreamBuffer,
+		queued:    cfg.Queued,
 		closing:   make(chan struct{}),
 	}
 	if h.store == nil {

@@ -110,7 +110,11 @@ func (h *Handler) postEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	out.WriteByte('\n')
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusCreated)
+	if h.queued {
+		w.WriteHeader(http.StatusAccepted)
+	} else {
+		w.WriteHeader(http.StatusCreated)
+	}
 	w.Write(out.Bytes())
 }
 

@@ -153,7 +153,7 @@ func serve(ctx context.Context, e *env, ln net.Listener, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	handler, err := api.New(&api.Config{Logger: logger, Tokens: tokens, Log: log, Now: e.now, Admin: adminUI, Registry: queue.Registry()})
+	handler, err := api.New(&api.Config{Logger: logger, Tokens: tokens, Log: log, Now: e.now, Admin: adminUI, Registry: queue.Registry(), Queued: queue != nil})
 	if err != nil {
 		return err
 	}

@@ -184,8 +184,8 @@ func TestServeQueueWithWorker(t *testing.T) {
 	}()
 
 	status, body := httpDo(t, "POST", urlA+"/api/v1/events", "", `{"action":"QUEUED_ON_A","user":{"id":"u1","name":""}}`)
-	if status/100 != 2 {
-		t.Fatalf("POST to node A: %d %s", status, body)
+	if status != 202 {
+		t.Fatalf("POST to node A: %d %s; want 202 Accepted (queued, not yet stored)", status, body)
 	}
 	var posted eventlog.Event
 	if err := json.Unmarshal([]byte(body), &posted); err != nil || posted.ID == "" {
