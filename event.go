@@ -230,11 +230,74 @@ func normalizeExtra(x *json.RawMessage) error {
 	if bytes.IndexByte(raw, 0) >= 0 || bytes.Contains(raw, []byte(`\u0000`)) {
 		return invalid("extra", "must not contain NUL characters")
 	}
+	// encoding/json accepts both, but PostgreSQL refuses them, so one store
+	// would fail an event that another stores.
+	if !utf8.Valid(raw) {
+		return invalid("extra", "must be valid UTF-8")
+	}
+	if !pairedSurrogates(raw) {
+		return invalid("extra", `must not contain an unpaired UTF-16 surrogate escape such as \ud800`)
+	}
 	if bytes.Contains(raw, []byte(`\u`)) && hasLoneSurrogate(raw) {
 		return invalid("extra", "contains a \\u escape of an unpaired UTF-16 surrogate, which is not valid text")
 	}
 	*x = raw
 	return nil
+}
+
+// pairedSurrogates reports whether every \uD800–\uDBFF escape in valid
+// JSON is followed by a \uDC00–\uDFFF escape and every low surrogate
+// escape follows a high one.
+func pairedSurrogates(raw []byte) bool {
+	if !bytes.Contains(raw, []byte(`\u`)) {
+		return true
+	}
+	wantLow := false
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			if wantLow {
+				return false
+			}
+			continue
+		}
+		i++ // raw[i] is the escaped character; valid JSON has one
+		if raw[i] != 'u' {
+			if wantLow {
+				return false
+			}
+			continue
+		}
+		var r rune
+		for _, c := range raw[i+1 : i+5] {
+			r <<= 4
+			switch {
+			case c >= '0' && c <= '9':
+				r |= rune(c - '0')
+			case c >= 'a' && c <= 'f':
+				r |= rune(c - 'a' + 10)
+			case c >= 'A' && c <= 'F':
+				r |= rune(c - 'A' + 10)
+			}
+		}
+		i += 4
+		switch {
+		case r >= 0xD800 && r <= 0xDBFF:
+			if wantLow {
+				return false
+			}
+			wantLow = true
+		case r >= 0xDC00 && r <= 0xDFFF:
+			if !wantLow {
+				return false
+			}
+			wantLow = false
+		default:
+			if wantLow {
+				return false
+			}
+		}
+	}
+	return !wantLow
 }
 
 // isCompact reports whether valid JSON has no insignificant whitespace,
