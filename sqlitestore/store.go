@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -158,10 +160,35 @@ func dsn(path string, o Options, readOnly bool) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
+// notWritable says why the file at path, or its directory when the file
+// does not exist, cannot be written: SQLite's own message for a read-only
+// file system or a missing permission is only "unable to open database
+// file".
+func notWritable(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err == nil {
+		f.Close()
+		return nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, err = os.CreateTemp(filepath.Dir(path), ".eventlog-write-test-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
 // prepareSchema migrates a new file and checks an existing one.
 func (s *Store) prepareSchema(ctx context.Context, allowMigrate bool) error {
 	var tables int
 	if err := s.writer.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master`).Scan(&tables); err != nil {
+		if why := notWritable(s.path); why != nil {
+			return fmt.Errorf("sqlitestore: opening %s: %w (%v)", s.path, err, why)
+		}
 		return fmt.Errorf("sqlitestore: reading %s: %w", s.path, err)
 	}
 	if tables == 0 || allowMigrate {
