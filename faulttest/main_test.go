@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -284,3 +285,7 @@ func ingest(ctx context.Context, url string, workers int, l *ledger) {
 	}
 	wg.Wait()
 }
+
+// quietLog discards the Logger's background error log in tests that
+// provoke errors on purpose.
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
