@@ -38,3 +38,24 @@ func TestExtraTextEveryStoreAccepts(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidUTF8IsRefused: encoding/json replaces invalid UTF-8 with
+// U+FFFD, which would store an event different from the one sent; every
+// field refuses it instead, naming itself.
+func TestInvalidUTF8IsRefused(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	for field, body := range map[string]string{
+		"action":  "{\"action\":\"A\xff\"}",
+		"user":    "{\"action\":\"A\",\"user\":{\"id\":\"1\",\"name\":\"\xc3\x28\"}}",
+		"object":  "{\"action\":\"A\",\"object\":{\"type\":\"\xe2\x82\",\"id\":\"1\"}}",
+		"context": "{\"action\":\"A\",\"context\":{\"path\":\"/\xff\"}}",
+		"extra":   "{\"action\":\"A\",\"extra\":[\"\xff\"]}",
+	} {
+		_, err := eventlog.ParseEvent([]byte(body), now)
+		var ve *eventlog.ValidationError
+		if !errors.As(err, &ve) || ve.Field != field {
+			t.Errorf("%q: error %v, want a ValidationError naming %s", body, err, field)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // UnmarshalJSON reads the canonical form strictly: an unknown field, a
@@ -21,6 +22,14 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 	}
 	*e = Event{}
 	for k, v := range fields {
+		// encoding/json would quietly turn invalid UTF-8 into U+FFFD, so
+		// the stored event would differ from the one sent.
+		if !utf8.Valid(v) {
+			switch k {
+			case "id", "timestamp", "action", "user", "object", "extra", "context":
+				return invalid(k, "must be valid UTF-8")
+			}
+		}
 		isNull := bytes.Equal(v, []byte("null"))
 		switch k {
 		case "id":
