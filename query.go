@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -388,4 +389,77 @@ func FillSeries(q SeriesQuery, counts map[int64]int64) []Bucket {
 		out = append(out, Bucket{Start: t, Count: counts[t.Unix()]})
 	}
 	return out
+}
+
+// Matches reports whether e passes q's filters (Limit and After aside),
+// with the meaning the stores give them, so a live stream shows what a
+// list with the same filters would. Text is matched after lower-casing
+// both sides with strings.ToLower; the stores guarantee this for ASCII
+// letters (SQLite's lower() folds ASCII only).
+func (q *Query) Matches(e *Event) bool {
+	if len(q.Actions) > 0 && !slices.Contains(q.Actions, e.Action) {
+		return false
+	}
+	if q.UserID != "" && (e.User == nil || e.User.ID != q.UserID) {
+		return false
+	}
+	if q.ObjectType != "" && (e.Object == nil || e.Object.Type != q.ObjectType) {
+		return false
+	}
+	if q.ObjectID != "" && (e.Object == nil || e.Object.ID != q.ObjectID) {
+		return false
+	}
+	if !q.Since.IsZero() && e.Timestamp.Before(q.Since) {
+		return false
+	}
+	if !q.Until.IsZero() && !e.Timestamp.Before(q.Until) {
+		return false
+	}
+	if q.Text != "" && !containsText(e, strings.ToLower(q.Text)) {
+		return false
+	}
+	if len(q.Where) > 0 {
+		var extra map[string]json.RawMessage
+		if json.Unmarshal(e.Extra, &extra) != nil {
+			return false
+		}
+		for _, w := range q.Where {
+			raw, ok := extra[w.Key]
+			if !ok || !jsonEqual(raw, w.Value) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func containsText(e *Event, lowerText string) bool {
+	in := func(s string) bool { return strings.Contains(strings.ToLower(s), lowerText) }
+	if in(e.Action) || in(string(e.Extra)) {
+		return true
+	}
+	if e.User != nil && (in(e.User.ID) || in(e.User.Name)) {
+		return true
+	}
+	return e.Object != nil && (in(e.Object.Type) || in(e.Object.ID))
+}
+
+// jsonEqual compares a stored JSON value with a Where value: numbers
+// numerically, strings, booleans and null exactly; objects and arrays
+// never equal a filter value.
+func jsonEqual(raw json.RawMessage, want any) bool {
+	raw = bytes.TrimSpace(raw)
+	switch v := want.(type) {
+	case nil:
+		return string(raw) == "null"
+	case bool:
+		return (v && string(raw) == "true") || (!v && string(raw) == "false")
+	case string:
+		var s string
+		return len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, &s) == nil && s == v
+	case float64:
+		var f float64
+		return len(raw) > 0 && (raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9')) && json.Unmarshal(raw, &f) == nil && f == v
+	}
+	return false
 }

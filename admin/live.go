@@ -170,83 +170,13 @@ func (h *Handler) sendEvent(w http.ResponseWriter, e eventlog.Event) {
 }
 
 // matcher applies a query's conditions to one event in memory, with the
-// same meaning the stores give them (dates aside: a tail has none).
-type matcher struct {
-	q    eventlog.Query
-	text string
+// meaning the stores give them (eventlog.Query.Matches), dates aside: a
+// tail shows what arrives now.
+type matcher struct{ q eventlog.Query }
+
+func newMatcher(q eventlog.Query) matcher {
+	q.Since, q.Until = time.Time{}, time.Time{}
+	return matcher{q: q}
 }
 
-func newMatcher(q eventlog.Query) matcher { return matcher{q: q, text: strings.ToLower(q.Text)} }
-
-func (m matcher) match(e eventlog.Event) bool {
-	q := m.q
-	if len(q.Actions) > 0 {
-		ok := false
-		for _, a := range q.Actions {
-			ok = ok || a == e.Action
-		}
-		if !ok {
-			return false
-		}
-	}
-	if q.UserID != "" && (e.User == nil || e.User.ID != q.UserID) {
-		return false
-	}
-	if q.ObjectType != "" && (e.Object == nil || e.Object.Type != q.ObjectType) {
-		return false
-	}
-	if q.ObjectID != "" && (e.Object == nil || e.Object.ID != q.ObjectID) {
-		return false
-	}
-	if m.text != "" {
-		hay := []string{e.Action, string(e.Extra)}
-		if e.User != nil {
-			hay = append(hay, e.User.ID, e.User.Name)
-		}
-		if e.Object != nil {
-			hay = append(hay, e.Object.Type, e.Object.ID)
-		}
-		found := false
-		for _, s := range hay {
-			if strings.Contains(strings.ToLower(s), m.text) {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	if len(q.Where) > 0 {
-		var extra map[string]any
-		if json.Unmarshal(e.Extra, &extra) != nil {
-			return false
-		}
-		for _, w := range q.Where {
-			v, ok := extra[w.Key]
-			if !ok || !sameJSON(v, w.Value) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// sameJSON compares two decoded JSON scalars; objects and arrays never
-// equal a filter value.
-func sameJSON(a, b any) bool {
-	switch a := a.(type) {
-	case nil:
-		return b == nil
-	case string:
-		s, ok := b.(string)
-		return ok && s == a
-	case float64:
-		f, ok := b.(float64)
-		return ok && f == a
-	case bool:
-		t, ok := b.(bool)
-		return ok && t == a
-	}
-	return false
-}
+func (m matcher) match(e eventlog.Event) bool { return m.q.Matches(&e) }

@@ -191,7 +191,7 @@ func (s *sseWriter) send(e *eventlog.Event) error {
 	if s.err != nil {
 		return s.err
 	}
-	if !matches(s.q, e) {
+	if !s.q.Matches(e) {
 		return nil
 	}
 	s.buf = append(s.buf, "id: "...)
