@@ -6,6 +6,7 @@ import (
 	"errors"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -14,7 +15,8 @@ import (
 
 // FuzzParseEvent feeds arbitrary bytes to the event decoder an HTTP client
 // or an import file controls. It must never panic, must refuse with a
-// *ValidationError naming a field, and whatever it accepts must marshal to
+// *ValidationError naming a field, must refuse invalid UTF-8, and whatever
+// it accepts must marshal to
 // canonical JSON that parses back to the same event and the same bytes.
 func FuzzParseEvent(f *testing.F) {
 	for _, s := range []string{
@@ -49,6 +51,12 @@ func FuzzParseEvent(f *testing.F) {
 				t.Fatalf("ParseEvent(%q) error %v does not wrap ErrInvalid", data, err)
 			}
 			return
+		}
+		// Invalid UTF-8 can only sit inside strings of valid JSON, and
+		// encoding/json would have replaced it: accepting it would store
+		// something other than what was sent.
+		if !utf8.Valid(data) {
+			t.Fatalf("ParseEvent accepted invalid UTF-8 %q as %+v", data, e)
 		}
 		// MarshalJSON, not json.Marshal: encoding/json HTML-escapes what a
 		// Marshaler returns, so it would rewrite & in extra as \u0026.
