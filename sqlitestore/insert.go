@@ -3,10 +3,11 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/eventlog/eventlog"
 )
@@ -22,7 +23,7 @@ func (s *Store) Insert(ctx context.Context, events []eventlog.Event) ([]eventlog
 		return nil, nil, fmt.Errorf("sqlitestore: insert: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	stored, inserted, err := insertTx(ctx, tx, events)
+	stored, inserted, err := s.insertTx(ctx, tx, events, true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -42,70 +43,307 @@ func (s *Store) InsertSQLTx(ctx context.Context, tx *sql.Tx, events []eventlog.E
 	if len(events) == 0 {
 		return []eventlog.Event{}, []bool{}, nil
 	}
-	return insertTx(ctx, tx, events)
+	// The caller's tx may belong to another *sql.DB on the same file, where
+	// the statements cached on the writer cannot run; prepare on the tx.
+	return s.insertTx(ctx, tx, events, false)
 }
 
-const insertEventSQL = `INSERT INTO eventlog_events
-	(id, ts, action, user_id, user_name, object_type, object_id, extra, context)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-	ON CONFLICT (id) DO NOTHING`
+// The events statement is INSERT OR IGNORE rather than ON CONFLICT (id)
+// DO NOTHING: the only constraint it can meet with valid events is the
+// unique id, and a statement that cannot abort needs no statement
+// journal, so SQLite does not copy every page it changes a second time.
 
-func insertTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event) ([]eventlog.Event, []bool, error) {
-	stmt, err := tx.PrepareContext(ctx, insertEventSQL)
+// chunkSizes are the row counts of the cached multi-row statements,
+// largest first. A batch is written as full chunks of the largest size,
+// then its remainder in smaller ones: one statement per 64 rows instead
+// of one per row, which is most of database/sql's and the driver's
+// per-call cost.
+var chunkSizes = [...]int{64, 16, 4, 1}
+
+// multiRow is an INSERT whose VALUES list repeats one row of placeholders,
+// prepared once per chunk size on the writer connection.
+type multiRow struct {
+	name   string
+	prefix string // up to and including VALUES
+	row    string // one row of placeholders: (?, ?)
+	suffix string // the ON CONFLICT clause
+	cols   int
+	stmts  [len(chunkSizes)]*sql.Stmt
+}
+
+func (m *multiRow) sql(rows int) string {
+	return m.prefix + " " + strings.Repeat(m.row+", ", rows-1) + m.row + " " + m.suffix
+}
+
+// writeStmts are the statements of the insert path, cached on the writer.
+type writeStmts struct {
+	events, hours, days, actions, actors, userDays *multiRow
+}
+
+func newWriteStmts() *writeStmts {
+	return &writeStmts{
+		events: &multiRow{name: "events", cols: 9,
+			prefix: `INSERT OR IGNORE INTO eventlog_events
+				(id, ts, action, user_id, user_name, object_type, object_id, extra, context) VALUES`,
+			row: `(?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		hours: &multiRow{name: "rollup action hours", cols: 3,
+			prefix: `INSERT INTO eventlog_action_hours (action, hour, count) VALUES`,
+			row:    `(?, ?, ?)`,
+			suffix: `ON CONFLICT (action, hour) DO UPDATE SET count = count + excluded.count`},
+		days: &multiRow{name: "rollup action days", cols: 3,
+			prefix: `INSERT INTO eventlog_action_days (action, day, count) VALUES`,
+			row:    `(?, ?, ?)`,
+			suffix: `ON CONFLICT (action, day) DO UPDATE SET count = count + excluded.count`},
+		actions: &multiRow{name: "rollup action counts", cols: 2,
+			prefix: `INSERT INTO eventlog_action_counts (action, count) VALUES`,
+			row:    `(?, ?)`,
+			suffix: `ON CONFLICT (action) DO UPDATE SET count = count + excluded.count`},
+		actors: &multiRow{name: "rollup actors", cols: 3,
+			prefix: `INSERT INTO eventlog_actors (user_id, first_seen, last_seen) VALUES`,
+			row:    `(?, ?, ?)`,
+			suffix: `ON CONFLICT (user_id) DO UPDATE SET
+				first_seen = min(first_seen, excluded.first_seen),
+				last_seen = max(last_seen, excluded.last_seen)`},
+		userDays: &multiRow{name: "rollup user days", cols: 2,
+			prefix: `INSERT INTO eventlog_user_days (day, user_id) VALUES`,
+			row:    `(?, ?)`,
+			suffix: `ON CONFLICT DO NOTHING`},
+	}
+}
+
+func (w *writeStmts) all() []*multiRow {
+	return []*multiRow{w.events, w.hours, w.days, w.actions, w.actors, w.userDays}
+}
+
+// prepare prepares every statement on db, the one-connection writer.
+func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
+	for _, m := range w.all() {
+		for i, n := range chunkSizes {
+			st, err := db.PrepareContext(ctx, m.sql(n))
+			if err != nil {
+				return fmt.Errorf("preparing %s insert: %w", m.name, err)
+			}
+			m.stmts[i] = st
+		}
+	}
+	return nil
+}
+
+func (w *writeStmts) close() {
+	for _, m := range w.all() {
+		for i, st := range m.stmts {
+			if st != nil {
+				st.Close()
+				m.stmts[i] = nil
+			}
+		}
+	}
+}
+
+// chunk is one statement's share of a multi-row insert.
+type chunk struct{ start, rows, size int }
+
+// chunks splits n rows into chunks of the cached sizes.
+func chunks(n int) []chunk {
+	var out []chunk
+	start := 0
+	for i, size := range chunkSizes {
+		for n-start >= size {
+			out = append(out, chunk{start, size, i})
+			start += size
+		}
+	}
+	return out
+}
+
+// exec runs m for rows rows whose arguments, m.cols per row, fill args
+// in row order, and calls done after each chunk with its result.
+func (m *multiRow) exec(ctx context.Context, tx *sql.Tx, cached bool, rows int, args []any, done func(c chunk, res sql.Result) error) error {
+	for _, c := range chunks(rows) {
+		var st *sql.Stmt
+		var err error
+		if cached {
+			// On the writer's one connection this reuses the statement
+			// already prepared there.
+			st = tx.StmtContext(ctx, m.stmts[c.size])
+		} else if st, err = tx.PrepareContext(ctx, m.sql(c.rows)); err != nil {
+			return err
+		}
+		res, err := st.ExecContext(ctx, args[c.start*m.cols:(c.start+c.rows)*m.cols]...)
+		st.Close()
+		if err != nil {
+			return err
+		}
+		if done != nil {
+			if err := done(c, res); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) insertTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event, cached bool) ([]eventlog.Event, []bool, error) {
+	ev := s.stmts.events
+	args := make([]any, 0, len(events)*ev.cols)
+	var ctxJSON []byte
+	for _, e := range events {
+		var userID, userName, objType, objID, rc any
+		if e.User != nil {
+			userID, userName = e.User.ID, e.User.Name
+		}
+		if e.Object != nil {
+			objType, objID = e.Object.Type, e.Object.ID
+		}
+		if !e.Context.IsZero() {
+			ctxJSON = appendContextJSON(ctxJSON[:0], e.Context)
+			rc = string(ctxJSON)
+		}
+		extra := "{}"
+		if len(e.Extra) > 0 {
+			extra = string(e.Extra)
+		}
+		args = append(args, e.ID, e.Timestamp.UnixMicro(), e.Action, userID, userName, objType, objID, extra, rc)
+	}
+	// A chunk that stored fewer rows than it has skipped ids already
+	// stored; its rows are looked up below. Rows are given seq values
+	// one above the largest, in VALUES order, so the rows a chunk stored
+	// hold exactly the seqs (last - stored, last].
+	type partial struct {
+		chunk
+		first, last int64
+	}
+	var partials []partial
+	err := ev.exec(ctx, tx, cached, len(events), args, func(c chunk, res sql.Result) error {
+		n, err := res.RowsAffected()
+		if err != nil || n == int64(c.rows) {
+			return err
+		}
+		last, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		partials = append(partials, partial{c, last - n + 1, last})
+		return nil
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlitestore: insert: %w", err)
 	}
-	defer stmt.Close()
 	stored := make([]eventlog.Event, len(events))
 	inserted := make([]bool, len(events))
-	var roll rollup
-	for i, e := range events {
-		var userID, userName, objType, objID, rc sql.NullString
-		if e.User != nil {
-			userID = sql.NullString{String: e.User.ID, Valid: true}
-			userName = sql.NullString{String: e.User.Name, Valid: true}
-		}
-		if e.Object != nil {
-			objType = sql.NullString{String: e.Object.Type, Valid: true}
-			objID = sql.NullString{String: e.Object.ID, Valid: true}
-		}
-		if !e.Context.IsZero() {
-			b, err := json.Marshal(e.Context)
+	copy(stored, events)
+	for i := range inserted {
+		inserted[i] = true
+	}
+	for _, p := range partials {
+		claimed := map[string]bool{}
+		for i := p.start; i < p.start+p.rows; i++ {
+			id := events[i].ID
+			seq, prev, err := getStored(ctx, tx, id)
 			if err != nil {
-				return nil, nil, fmt.Errorf("sqlitestore: insert: event %d: context: %w", i, err)
+				return nil, nil, fmt.Errorf("sqlitestore: insert: reading stored event %s: %w", id, err)
 			}
-			rc = sql.NullString{String: string(b), Valid: true}
-		}
-		extra := string(e.Extra)
-		if extra == "" {
-			extra = "{}"
-		}
-		res, err := stmt.ExecContext(ctx, e.ID, e.Timestamp.UnixMicro(), e.Action,
-			userID, userName, objType, objID, extra, rc)
-		if err != nil {
-			return nil, nil, fmt.Errorf("sqlitestore: insert: event %d (id %s): %w", i, e.ID, err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return nil, nil, fmt.Errorf("sqlitestore: insert: %w", err)
-		}
-		if n == 0 {
+			if seq >= p.first && seq <= p.last && !claimed[id] {
+				claimed[id] = true
+				continue
+			}
 			// Already stored, earlier in this batch or before: the stored
 			// event wins.
-			prev, err := getEvent(ctx, tx, e.ID)
-			if err != nil {
-				return nil, nil, fmt.Errorf("sqlitestore: insert: reading stored event %s: %w", e.ID, err)
-			}
-			stored[i] = prev
-			continue
+			stored[i], inserted[i] = prev, false
 		}
-		stored[i], inserted[i] = e, true
-		roll.add(e)
 	}
-	if err := roll.apply(ctx, tx); err != nil {
+	var roll rollup
+	for i, e := range events {
+		if inserted[i] {
+			roll.add(e)
+		}
+	}
+	if err := roll.apply(ctx, tx, s.stmts, cached, args[:0]); err != nil {
 		return nil, nil, err
 	}
 	return stored, inserted, nil
+}
+
+// getStored returns the stored event with this id and its seq.
+func getStored(ctx context.Context, tx *sql.Tx, id string) (int64, eventlog.Event, error) {
+	var seq int64
+	row := tx.QueryRowContext(ctx, `SELECT seq, `+eventColumns+` FROM eventlog_events WHERE id = ?`, id)
+	e, err := scanEvent(seqScanner{row, &seq})
+	return seq, e, err
+}
+
+// seqScanner scans a leading seq column before an event's columns.
+type seqScanner struct {
+	r   rowScanner
+	seq *int64
+}
+
+func (s seqScanner) Scan(dest ...any) error {
+	return s.r.Scan(append([]any{s.seq}, dest...)...)
+}
+
+// appendContextJSON appends c as the JSON object encoding/json makes of
+// it (empty fields omitted), without its reflection and allocations.
+func appendContextJSON(b []byte, c *eventlog.RequestContext) []byte {
+	b = append(b, '{')
+	first := true
+	for _, f := range [...]struct{ key, v string }{
+		{"ip", c.IP}, {"user_agent", c.UserAgent}, {"request_id", c.RequestID},
+		{"trace_id", c.TraceID}, {"method", c.Method}, {"path", c.Path},
+	} {
+		if f.v == "" {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, '"')
+		b = append(b, f.key...)
+		b = append(b, `":`...)
+		b = appendJSONString(b, f.v)
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string, escaping as encoding/json
+// does (<, > and & included; invalid UTF-8 becomes U+FFFD).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20 || c == '<' || c == '>' || c == '&':
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, `\u202`...)
+			b = append(b, hex[r&0xf])
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
 }
 
 // rollup aggregates one batch so each rollup row is written once per
@@ -156,80 +394,49 @@ func (r *rollup) add(e eventlog.Event) {
 	r.users[userDay{bucket(e.Timestamp, 24*time.Hour), e.User.ID}] = struct{}{}
 }
 
-func (r *rollup) apply(ctx context.Context, tx *sql.Tx) error {
+// apply upserts the batch's rollup rows, many rows per statement. args is
+// scratch space for the arguments.
+func (r *rollup) apply(ctx context.Context, tx *sql.Tx, w *writeStmts, cached bool, args []any) error {
 	if r.hours == nil {
 		return nil
 	}
-	steps := []struct {
-		name string
-		sql  string
-		rows func(exec func(args ...any) error) error
-	}{
-		{"action hours", `INSERT INTO eventlog_action_hours (action, hour, count) VALUES (?, ?, ?)
-			ON CONFLICT (action, hour) DO UPDATE SET count = count + excluded.count`,
-			func(exec func(args ...any) error) error {
-				for k, n := range r.hours {
-					if err := exec(k.action, k.hour, n); err != nil {
-						return err
-					}
-				}
-				return nil
-			}},
-		{"action days", `INSERT INTO eventlog_action_days (action, day, count) VALUES (?, ?, ?)
-			ON CONFLICT (action, day) DO UPDATE SET count = count + excluded.count`,
-			func(exec func(args ...any) error) error {
-				for k, n := range r.days {
-					if err := exec(k.action, k.hour, n); err != nil {
-						return err
-					}
-				}
-				return nil
-			}},
-		{"action counts", `INSERT INTO eventlog_action_counts (action, count) VALUES (?, ?)
-			ON CONFLICT (action) DO UPDATE SET count = count + excluded.count`,
-			func(exec func(args ...any) error) error {
-				for a, n := range r.actions {
-					if err := exec(a, n); err != nil {
-						return err
-					}
-				}
-				return nil
-			}},
-		{"actors", `INSERT INTO eventlog_actors (user_id, first_seen, last_seen) VALUES (?, ?, ?)
-			ON CONFLICT (user_id) DO UPDATE SET
-				first_seen = min(first_seen, excluded.first_seen),
-				last_seen = max(last_seen, excluded.last_seen)`,
-			func(exec func(args ...any) error) error {
-				for u, sn := range r.actors {
-					if err := exec(u, sn.first, sn.last); err != nil {
-						return err
-					}
-				}
-				return nil
-			}},
-		{"user days", `INSERT INTO eventlog_user_days (day, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING`,
-			func(exec func(args ...any) error) error {
-				for d := range r.users {
-					if err := exec(d.day, d.userID); err != nil {
-						return err
-					}
-				}
-				return nil
-			}},
-	}
-	for _, st := range steps {
-		stmt, err := tx.PrepareContext(ctx, st.sql)
-		if err != nil {
-			return fmt.Errorf("sqlitestore: insert: rollup %s: %w", st.name, err)
+	run := func(m *multiRow, rows int, args []any) error {
+		if err := m.exec(ctx, tx, cached, rows, args, nil); err != nil {
+			return fmt.Errorf("sqlitestore: insert: %s: %w", m.name, err)
 		}
-		err = st.rows(func(args ...any) error {
-			_, err := stmt.ExecContext(ctx, args...)
-			return err
-		})
-		stmt.Close()
-		if err != nil {
-			return fmt.Errorf("sqlitestore: insert: rollup %s: %w", st.name, err)
-		}
+		return nil
 	}
-	return nil
+	args = args[:0]
+	for k, n := range r.hours {
+		args = append(args, k.action, k.hour, n)
+	}
+	if err := run(w.hours, len(r.hours), args); err != nil {
+		return err
+	}
+	args = args[:0]
+	for k, n := range r.days {
+		args = append(args, k.action, k.hour, n)
+	}
+	if err := run(w.days, len(r.days), args); err != nil {
+		return err
+	}
+	args = args[:0]
+	for a, n := range r.actions {
+		args = append(args, a, n)
+	}
+	if err := run(w.actions, len(r.actions), args); err != nil {
+		return err
+	}
+	args = args[:0]
+	for u, sn := range r.actors {
+		args = append(args, u, sn.first, sn.last)
+	}
+	if err := run(w.actors, len(r.actors), args); err != nil {
+		return err
+	}
+	args = args[:0]
+	for d := range r.users {
+		args = append(args, d.day, d.userID)
+	}
+	return run(w.userDays, len(r.users), args)
 }

@@ -50,7 +50,17 @@ type Options struct {
 	// ReadConns is the size of the read connection pool.
 	// Defaults to 4, or the number of CPUs when larger.
 	ReadConns int
+	// MmapSize is how many bytes of the file each connection memory-maps
+	// (SQLite's mmap_size): reads of mapped pages are memory accesses, not
+	// read syscalls, but the mapped pages count in the process's resident
+	// set. Defaults to 256 MiB; a negative value turns mapping off.
+	MmapSize int64
 }
+
+// defaultMmapSize keeps the resident set of a server well under 150 MB
+// of heap plus what the kernel maps, while the hot part of the indexes
+// of a few million events stays mapped.
+const defaultMmapSize = 256 << 20
 
 // Store is an eventlog.Store on one SQLite file. It is safe for
 // concurrent use.
@@ -58,6 +68,7 @@ type Store struct {
 	path   string
 	writer *sql.DB // one connection: every write, and SQLDB
 	reader *sql.DB // read-only pool
+	stmts  *writeStmts
 }
 
 var (
@@ -88,10 +99,15 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	writer.SetMaxIdleConns(1)
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
-	s := &Store{path: path, writer: writer}
+	s := &Store{path: path, writer: writer, stmts: newWriteStmts()}
 	if err := s.prepareSchema(ctx, o.Migrate); err != nil {
 		writer.Close()
 		return nil, err
+	}
+	if err := s.stmts.prepare(ctx, writer); err != nil {
+		s.stmts.close()
+		writer.Close()
+		return nil, fmt.Errorf("sqlitestore: opening %s: %w", path, err)
 	}
 	reader, err := sql.Open("sqlite", dsn(path, o, true))
 	if err != nil {
@@ -134,6 +150,12 @@ func (o *Options) withDefaults() (Options, error) {
 	if c.ReadConns < 0 {
 		return c, fmt.Errorf("sqlitestore: Options.ReadConns %d must not be negative", c.ReadConns)
 	}
+	switch {
+	case c.MmapSize == 0:
+		c.MmapSize = defaultMmapSize
+	case c.MmapSize < 0:
+		c.MmapSize = 0
+	}
 	return c, nil
 }
 
@@ -147,7 +169,7 @@ func dsn(path string, o Options, readOnly bool) string {
 	// Index pages of a large file are read through the page cache on
 	// every insert; memory-mapping them turns a read syscall per page
 	// into a memory access.
-	q.Add("_pragma", "mmap_size(1073741824)")
+	q.Add("_pragma", fmt.Sprintf("mmap_size(%d)", o.MmapSize))
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
@@ -155,6 +177,10 @@ func dsn(path string, o Options, readOnly bool) string {
 		q.Add("_pragma", "synchronous("+o.Synchronous+")")
 		// Inserts touch leaf pages of several indexes; keep them cached.
 		q.Add("_pragma", "cache_size(-32768)")
+		// A multi-row upsert keeps a statement journal of the pages it
+		// changes, to undo itself alone on error; in a temporary file that
+		// is a write syscall per page.
+		q.Add("_pragma", "temp_store(MEMORY)")
 		q.Set("_txlock", "immediate")
 	}
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
@@ -246,6 +272,9 @@ func (s *Store) Close() error {
 	var errs []error
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
+	}
+	if s.stmts != nil {
+		s.stmts.close()
 	}
 	if s.writer != nil {
 		// Cheap, and keeps index choices good as the data grows.
