@@ -181,6 +181,14 @@ func dsn(path string, o Options, readOnly bool) string {
 		// changes, to undo itself alone on error; in a temporary file that
 		// is a write syscall per page.
 		q.Add("_pragma", "temp_store(MEMORY)")
+		// A 1,000-event batch dirties a few thousand pages, so the default
+		// checkpoint every 1,000 WAL pages copied each batch's pages back
+		// into the file right away; checkpointing every 10,000 pages copies
+		// a page changed by several batches (index interior and hot leaf
+		// pages, rollups) once. journal_size_limit truncates a WAL that a
+		// large batch grew beyond that, after the checkpoint.
+		q.Add("_pragma", "wal_autocheckpoint(10000)")
+		q.Add("_pragma", "journal_size_limit(67108864)")
 		q.Set("_txlock", "immediate")
 	}
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
