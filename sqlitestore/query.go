@@ -78,7 +78,12 @@ func (s *Store) Query(ctx context.Context, q eventlog.Query) (eventlog.Page, err
 	if q.UserID != "" {
 		conds, args = append(conds, "user_id = ?"), append(args, q.UserID)
 	}
-	if q.ObjectType != "" {
+	switch {
+	case q.ObjectType != "" && q.ObjectID != "":
+		// The unary + keeps the planner off the object_type index: the
+		// object_id index narrows one object to its few types.
+		conds, args = append(conds, "+object_type = ?"), append(args, q.ObjectType)
+	case q.ObjectType != "":
 		conds, args = append(conds, "object_type = ?"), append(args, q.ObjectType)
 	}
 	if q.ObjectID != "" {
