@@ -143,23 +143,21 @@ func (w *writeStmts) close() {
 // chunk is one statement's share of a multi-row insert.
 type chunk struct{ start, rows, size int }
 
-// chunks splits n rows into chunks of the cached sizes.
-func chunks(n int) []chunk {
-	var out []chunk
-	start := 0
+// nextChunk returns the chunk of the cached sizes that starts at start
+// of n rows: the largest size that fits in what is left.
+func nextChunk(start, n int) chunk {
 	for i, size := range chunkSizes {
-		for n-start >= size {
-			out = append(out, chunk{start, size, i})
-			start += size
+		if n-start >= size {
+			return chunk{start, size, i}
 		}
 	}
-	return out
+	return chunk{start, 0, 0}
 }
 
 // exec runs m for rows rows whose arguments, m.cols per row, fill args
 // in row order, and calls done after each chunk with its result.
 func (m *multiRow) exec(ctx context.Context, tx *sql.Tx, cached bool, rows int, args []any, done func(c chunk, res sql.Result) error) error {
-	for _, c := range chunks(rows) {
+	for c := nextChunk(0, rows); c.rows > 0; c = nextChunk(c.start+c.rows, rows) {
 		var st *sql.Stmt
 		var err error
 		if cached {
