@@ -148,7 +148,7 @@ type benchDisk struct {
 	What          string  `json:"what"`
 }
 
-const benchMethod = "events from internal/gen (seed --seed); load = Store.Insert in batches of --batch, one goroutine; " +
+const benchMethod = "events from internal/gen (seed --seed); load = Store.Insert in batches of --batch, one goroutine, then VACUUM (ANALYZE) on PostgreSQL or ANALYZE TABLE on MySQL as background maintenance would; " +
 	"raw = the same rows into a bare table with the same indexes (PostgreSQL COPY, SQLite batched INSERT in one transaction per batch); " +
 	"Logger modes on the loaded store for --ingest-time each with fresh events; " +
 	"queries run sequentially, one client, after the load; percentiles by nearest rank over the runs"
@@ -185,6 +185,9 @@ func runBench(ctx context.Context, e *env, o benchOptions) error {
 		}
 	}
 	r.Ingest = append(r.Ingest, rate(fmt.Sprintf("Store.Insert, batches of %d", o.batch), o.events, time.Since(loadStart), "rollups maintained in the same transaction"))
+	if err := settle(ctx, store); err != nil {
+		return fmt.Errorf("refreshing statistics after the load: %w", err)
+	}
 
 	progress("raw limit: the same rows into a bare table")
 	if raw, err := rawLimit(ctx, store, o); err != nil {
@@ -230,6 +233,33 @@ func runBench(ctx context.Context, e *env, o benchOptions) error {
 
 func rate(name string, n int64, d time.Duration, note string) benchIngest {
 	return benchIngest{Name: name, Events: n, Seconds: d.Seconds(), EventsPerSec: float64(n) / d.Seconds(), Note: note}
+}
+
+// settle does what the server's background maintenance would do soon
+// after a bulk load, so queries are planned as they would be in service:
+// on PostgreSQL VACUUM (ANALYZE) of the eventlog tables (fresh statistics,
+// GIN pending lists merged), on MySQL ANALYZE TABLE. SQLite plans without
+// statistics.
+func settle(ctx context.Context, store eventlog.Store) error {
+	sq, ok := store.(eventlog.SQLStore)
+	if !ok {
+		return nil
+	}
+	var stmts []string
+	switch sq.Dialect() {
+	case "postgres":
+		stmts = []string{"VACUUM (ANALYZE) eventlog_events", "VACUUM (ANALYZE) eventlog_action_hours", "VACUUM (ANALYZE) eventlog_actors", "VACUUM (ANALYZE) eventlog_user_days"}
+	case "mysql":
+		stmts = []string{"ANALYZE TABLE eventlog_events"}
+	}
+	for _, q := range stmts {
+		rows, err := sq.SQLDB().QueryContext(ctx, q)
+		if err != nil {
+			return err
+		}
+		rows.Close()
+	}
+	return nil
 }
 
 // rawLimit writes the same generated rows into a bare table with the
