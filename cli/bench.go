@@ -100,7 +100,7 @@ See docs/benchmarks.md for recorded runs.`,
 	return cmd
 }
 
-// BenchReport is what bench prints; --format json writes it as is.
+// benchReport is what bench prints; --format json writes it as is.
 type benchReport struct {
 	Method   string        `json:"method"`
 	Machine  benchMachine  `json:"machine"`
