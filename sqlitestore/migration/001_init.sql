@@ -19,13 +19,14 @@ CREATE TABLE eventlog_events (
 CREATE INDEX eventlog_events_ts ON eventlog_events (ts, id);
 -- One index per equality filter, each ending in the keyset order so a
 -- filtered page is a range walk, not a sort. A query for one object
--- (type and id) walks the object_id index and checks the type: an id is
--- shared by at most a few types, and a (type, id, ts, id) index of its
--- own would be one more B-tree on random leaf pages for every insert.
+-- (type and id) walks the object_id index and checks the type, which the
+-- index carries last so no row is read for it: an id is shared by at most
+-- a few types, and a (type, id, ts, id) index of its own would be one
+-- more B-tree on random leaf pages for every insert.
 CREATE INDEX eventlog_events_action ON eventlog_events (action, ts, id);
 CREATE INDEX eventlog_events_user ON eventlog_events (user_id, ts, id);
 CREATE INDEX eventlog_events_object_type ON eventlog_events (object_type, ts, id);
-CREATE INDEX eventlog_events_object_id ON eventlog_events (object_id, ts, id);
+CREATE INDEX eventlog_events_object_id ON eventlog_events (object_id, ts, id, object_type);
 
 CREATE TABLE eventlog_action_hours (
     action TEXT    NOT NULL,
