@@ -350,7 +350,7 @@ type rollup struct {
 	hours   map[actionHour]int64
 	days    map[actionHour]int64 // hour holds the day's start
 	actions map[string]int64
-	actors  map[string]*seen
+	actors  map[string]seen
 	users   map[userDay]struct{}
 }
 
@@ -374,7 +374,7 @@ func (r *rollup) add(e eventlog.Event) {
 		r.hours = map[actionHour]int64{}
 		r.days = map[actionHour]int64{}
 		r.actions = map[string]int64{}
-		r.actors = map[string]*seen{}
+		r.actors = map[string]seen{}
 		r.users = map[userDay]struct{}{}
 	}
 	r.hours[actionHour{e.Action, bucket(e.Timestamp, time.Hour)}]++
@@ -385,9 +385,9 @@ func (r *rollup) add(e eventlog.Event) {
 	}
 	us := e.Timestamp.UnixMicro()
 	if a, ok := r.actors[e.User.ID]; ok {
-		a.first, a.last = min(a.first, us), max(a.last, us)
+		r.actors[e.User.ID] = seen{min(a.first, us), max(a.last, us)}
 	} else {
-		r.actors[e.User.ID] = &seen{us, us}
+		r.actors[e.User.ID] = seen{us, us}
 	}
 	r.users[userDay{bucket(e.Timestamp, 24*time.Hour), e.User.ID}] = struct{}{}
 }
