@@ -155,20 +155,32 @@ func nextChunk(start, n int) chunk {
 }
 
 // exec runs m for rows rows whose arguments, m.cols per row, fill args
-// in row order, and calls done after each chunk with its result.
+// in row order, and calls done after each chunk with its result. cached
+// says tx is on the writer, where m's statements are prepared; otherwise
+// each chunk size used is prepared on tx once for this call.
 func (m *multiRow) exec(ctx context.Context, tx *sql.Tx, cached bool, rows int, args []any, done func(c chunk, res sql.Result) error) error {
+	var stmts [len(chunkSizes)]*sql.Stmt
+	defer func() {
+		for _, st := range stmts {
+			if st != nil {
+				st.Close()
+			}
+		}
+	}()
 	for c := nextChunk(0, rows); c.rows > 0; c = nextChunk(c.start+c.rows, rows) {
-		var st *sql.Stmt
-		var err error
-		if cached {
-			// On the writer's one connection this reuses the statement
-			// already prepared there.
-			st = tx.StmtContext(ctx, m.stmts[c.size])
-		} else if st, err = tx.PrepareContext(ctx, m.sql(c.rows)); err != nil {
-			return err
+		st := stmts[c.size]
+		if st == nil {
+			var err error
+			if cached {
+				// On the writer's one connection this reuses the statement
+				// already prepared there.
+				st = tx.StmtContext(ctx, m.stmts[c.size])
+			} else if st, err = tx.PrepareContext(ctx, m.sql(c.rows)); err != nil {
+				return err
+			}
+			stmts[c.size] = st
 		}
 		res, err := st.ExecContext(ctx, args[c.start*m.cols:(c.start+c.rows)*m.cols]...)
-		st.Close()
 		if err != nil {
 			return err
 		}
@@ -257,6 +269,9 @@ func (s *Store) insertTx(ctx context.Context, tx *sql.Tx, events []eventlog.Even
 		}
 	}
 	if err := roll.apply(ctx, tx, s.stmts, cached, args[:0]); err != nil {
+		return nil, nil, err
+	}
+	if err := s.chainTx(ctx, tx, events, inserted); err != nil {
 		return nil, nil, err
 	}
 	return stored, inserted, nil

@@ -2,6 +2,7 @@ package sqlitestore_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"testing"
 	"time"
@@ -96,5 +97,61 @@ func TestInsertRepeatsAcrossChunks(t *testing.T) {
 		if d := cmp.Diff(e, g); d != "" {
 			t.Errorf("Get(batch[%d].ID) (-want +got):\n%s", i, d)
 		}
+	}
+}
+
+// TestInsertSQLTx inserts a batch that spans several chunk sizes, with a
+// repeat, inside the caller's transaction: a rollback leaves nothing, a
+// commit stores the batch and its rollups.
+func TestInsertSQLTx(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openTemp(t, nil)
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	batch := make([]eventlog.Event, 70)
+	for i := range batch {
+		batch[i] = eventlog.Event{Timestamp: at, Action: "OUTBOX", User: &eventlog.User{ID: "u"}}
+		if err := batch[i].Normalize(at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batch[69].ID = batch[0].ID
+	insert := func() ([]eventlog.Event, []bool, *sql.Tx) {
+		tx, err := s.SQLDB().BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, inserted, err := s.InsertSQLTx(ctx, tx, batch)
+		if err != nil {
+			tx.Rollback()
+			t.Fatalf("InsertSQLTx: %v", err)
+		}
+		return stored, inserted, tx
+	}
+	_, _, tx := insert()
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if acts, err := s.Actions(ctx); err != nil || len(acts) != 0 {
+		t.Fatalf("after rollback, Actions = %v, %v; want none", acts, err)
+	}
+	stored, inserted, tx := insert()
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range batch {
+		if want := i != 69; inserted[i] != want {
+			t.Errorf("inserted[%d] = %v, want %v", i, inserted[i], want)
+		}
+	}
+	if stored[69].ID != batch[0].ID {
+		t.Errorf("stored[69].ID = %s, want the first occurrence's %s", stored[69].ID, batch[0].ID)
+	}
+	acts, err := s.Actions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]eventlog.ActionCount{{Action: "OUTBOX", Count: 69}}, acts); d != "" {
+		t.Errorf("Actions (-want +got):\n%s", d)
 	}
 }
