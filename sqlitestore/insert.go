@@ -271,6 +271,9 @@ func (s *Store) insertTx(ctx context.Context, tx *sql.Tx, events []eventlog.Even
 	if err := roll.apply(ctx, tx, s.stmts, cached, args[:0]); err != nil {
 		return nil, nil, err
 	}
+	if err := s.chainTx(ctx, tx, events, inserted); err != nil {
+		return nil, nil, err
+	}
 	return stored, inserted, nil
 }
 

@@ -44,6 +44,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) eventlog.Store) {
 		{"ReadAfter", testReadAfter},
 		{"ForgetUser", testForgetUser},
 		{"Prune", testPrune},
+		{"Chain", testChain},
 		{"ConcurrentInserts", testConcurrentInserts},
 		{"LoggerRejectsBadInput", testLoggerRejects},
 		{"LoggerGroupCommit", testLoggerGroupCommit},
