@@ -219,11 +219,19 @@ func (s *Store) Insert(ctx context.Context, events []eventlog.Event) ([]eventlog
 	var existing map[string]eventlog.Event
 	var err error
 	if len(b.unique) < copyThreshold {
-		// A single statement is its own transaction: atomic without BEGIN.
-		inserted, err = insertArrays(ctx, s.pool, b)
-		if err == nil {
-			existing, err = getMany(ctx, s.pool, b.missing(inserted))
-		}
+		// One statement inserts and updates the rollups; the hash chain
+		// needs the seqs it drew, so it is a transaction of its own.
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			var err error
+			if inserted, err = insertArrays(ctx, tx, b); err != nil {
+				return err
+			}
+			if err := chain(ctx, pgxChainTx{tx}, b.unique, inserted); err != nil {
+				return err
+			}
+			existing, err = getMany(ctx, tx, b.missing(inserted))
+			return err
+		})
 	} else {
 		inserted, existing, err = s.insertCopy(ctx, b)
 	}
@@ -288,6 +296,9 @@ func (s *Store) insertCopy(ctx context.Context, b *batch) (map[string]bool, map[
 		if _, err := tx.Exec(ctx, rollupArraysSQL, ts, actions, users); err != nil {
 			return nil, nil, fmt.Errorf("rollups: %w", err)
 		}
+		if err := chain(ctx, pgxChainTx{tx}, fresh, inserted); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, nil, err
@@ -306,6 +317,9 @@ func (s *Store) InsertTx(ctx context.Context, tx pgx.Tx, events []eventlog.Event
 	b := newBatch(events)
 	inserted, err := insertArrays(ctx, tx, b)
 	if err != nil {
+		return nil, nil, fmt.Errorf("pgstore: insert: %w", err)
+	}
+	if err := chain(ctx, pgxChainTx{tx}, b.unique, inserted); err != nil {
 		return nil, nil, fmt.Errorf("pgstore: insert: %w", err)
 	}
 	existing, err := getMany(ctx, tx, b.missing(inserted))
@@ -357,6 +371,9 @@ func (s *Store) InsertSQLTx(ctx context.Context, tx *sql.Tx, events []eventlog.E
 		return nil, nil, fmt.Errorf("pgstore: insert: %w", err)
 	}
 	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("pgstore: insert: %w", err)
+	}
+	if err := chain(ctx, sqlChainTx{tx}, b.unique, inserted); err != nil {
 		return nil, nil, fmt.Errorf("pgstore: insert: %w", err)
 	}
 	existing := map[string]eventlog.Event{}

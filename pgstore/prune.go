@@ -47,7 +47,7 @@ func (s *Store) CountPrunable(ctx context.Context, q eventlog.PruneQuery) (int64
 const pruneSQL = `WITH d AS (
 	DELETE FROM eventlog_events WHERE seq IN (
 		SELECT seq FROM eventlog_events WHERE {where} ORDER BY ts, id LIMIT $1)
-	RETURNING ts, action, user_id
+	RETURNING seq, ts, action, user_id
 ), h AS (
 	SELECT action, floor(extract(epoch FROM ts) / 3600)::bigint * 3600 AS hour, count(*) AS n
 	FROM d GROUP BY 1, 2
@@ -61,7 +61,7 @@ const pruneSQL = `WITH d AS (
 )
 SELECT (SELECT count(*) FROM d),
 	array(SELECT action FROM ah WHERE count <= 0), array(SELECT hour FROM ah WHERE count <= 0),
-	array(SELECT user_id FROM ud), array(SELECT day FROM ud)`
+	array(SELECT user_id FROM ud), array(SELECT day FROM ud), array(SELECT seq FROM d)`
 
 // emptyHoursSQL deletes the action hours that reached zero.
 const emptyHoursSQL = `DELETE FROM eventlog_action_hours
@@ -104,8 +104,12 @@ func (s *Store) Prune(ctx context.Context, q eventlog.PruneQuery) (int64, error)
 			var (
 				actions, users []string
 				hours, days    []int64
+				seqs           []int64
 			)
-			if err := tx.QueryRow(ctx, del, args...).Scan(&n, &actions, &hours, &users, &days); err != nil {
+			if err := tx.QueryRow(ctx, del, args...).Scan(&n, &actions, &hours, &users, &days, &seqs); err != nil {
+				return err
+			}
+			if err := recordCheckpoints(ctx, tx, seqs); err != nil {
 				return err
 			}
 			if len(actions) > 0 {

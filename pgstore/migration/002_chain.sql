@@ -1,0 +1,30 @@
+-- +goose Up
+
+-- The tamper-evident hash chain (docs/operations.md, "Tamper evidence").
+-- eventlog_chain holds, per event seq, the digest of its user (kept when
+-- forget-user erases the user's id and name), the seq of the entry it
+-- follows and its chain hash. It is a side table rather than columns of
+-- eventlog_events so that chaining a fresh row inserts a small row
+-- instead of leaving a dead version of the event behind. Prune records
+-- the chain hash of the last event it deleted before each surviving event
+-- in eventlog_chain_checkpoint (before_seq 9223372036854775807: before
+-- the next event written).
+CREATE TABLE eventlog_chain (
+    seq         bigint PRIMARY KEY,
+    user_digest bytea,
+    prev        bigint NOT NULL,
+    hash        bytea  NOT NULL
+);
+CREATE TABLE eventlog_chain_checkpoint (
+    before_seq bigint PRIMARY KEY,
+    seq        bigint NOT NULL,
+    hash       bytea  NOT NULL
+);
+-- Events stored before this migration are chained by the next write, in
+-- seq order, up to this seq (an empty hash marks the pending backfill).
+INSERT INTO eventlog_chain_checkpoint (before_seq, seq, hash)
+    SELECT -1, max(seq), '\x'::bytea FROM eventlog_events HAVING max(seq) IS NOT NULL;
+
+-- +goose Down
+DROP TABLE eventlog_chain_checkpoint;
+DROP TABLE eventlog_chain;
