@@ -122,6 +122,9 @@ func insertTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event) ([]event
 	if err := roll.write(ctx, tx); err != nil {
 		return nil, nil, wrap("insert: rollups", err)
 	}
+	if err := chainTx(ctx, tx, events, inserted); err != nil {
+		return nil, nil, err
+	}
 	return stored, inserted, nil
 }
 

@@ -87,6 +87,7 @@ func pruneBatch(ctx context.Context, tx *sql.Tx, sel string, args []any) (int64,
 	}
 	roll := newRollups()
 	var seqs []any
+	var pruned []int64
 	for rows.Next() {
 		var (
 			seq, ts int64
@@ -103,6 +104,7 @@ func pruneBatch(ctx context.Context, tx *sql.Tx, sel string, args []any) (int64,
 		}
 		roll.add(e)
 		seqs = append(seqs, seq)
+		pruned = append(pruned, seq)
 	}
 	if err := rows.Close(); err != nil {
 		return 0, err
@@ -117,6 +119,9 @@ func pruneBatch(ctx context.Context, tx *sql.Tx, sel string, args []any) (int64,
 		return 0, err
 	}
 	if err := roll.subtract(ctx, tx); err != nil {
+		return 0, err
+	}
+	if err := recordCheckpoints(ctx, tx, pruned); err != nil {
 		return 0, err
 	}
 	return int64(len(seqs)), nil
