@@ -130,6 +130,9 @@ type VerifyResult struct {
 
 // String describes the result in one line.
 func (r VerifyResult) String() string {
+	if r.OK && r.Head == "" {
+		return fmt.Sprintf("verified %d events; nothing stored yet", r.Checked)
+	}
 	if r.OK {
 		return fmt.Sprintf("verified %d events; head %s", r.Checked, r.Head)
 	}
