@@ -1,11 +1,14 @@
 package sqlitestore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/eventlog/eventlog"
 )
@@ -17,14 +20,16 @@ var _ eventlog.ChainReader = (*Store)(nil)
 // next write.
 const backfillBefore = -1
 
+// chainRowsPerStatement is how many chain rows one INSERT writes (four
+// parameters each, well under SQLite's limit of 32766).
+const chainRowsPerStatement = 256
+
 // chainTx covers the rows this write transaction inserted (inserted[i]
-// for events[i]) with the hash chain. It runs after the INSERT, so the
-// transaction already holds SQLite's one write lock and no other writer
-// can move the head between reading it and extending it.
+// for events[i]) with the hash chain, in the side table eventlog_chain.
+// It runs after the INSERT, so the transaction already holds SQLite's
+// one write lock and no other writer can move the head between reading
+// it and extending it.
 func (s *Store) chainTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event, inserted []bool) error {
-	if err := backfillChain(ctx, tx); err != nil {
-		return fmt.Errorf("sqlitestore: chaining events stored before migration 002: %w", err)
-	}
 	mine := make(map[string]int, len(events))
 	for i, e := range events {
 		if inserted[i] {
@@ -34,33 +39,47 @@ func (s *Store) chainTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event
 	if len(mine) == 0 {
 		return nil
 	}
+	if err := backfillChain(ctx, tx); err != nil {
+		return fmt.Errorf("sqlitestore: chaining events stored before migration 002: %w", err)
+	}
 	head, err := chainHead(ctx, tx)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: insert: reading the chain head: %w", err)
 	}
-	// The rows after the last chained one that have no hash are this
-	// transaction's, plus any written out of band, which stay unchained
-	// so verify reports them.
-	rows, err := tx.QueryContext(ctx, `SELECT seq, id FROM eventlog_events WHERE seq > ? AND chain_hash IS NULL ORDER BY seq`, head.lastChained)
+	// The new rows are found by id, not as the rows after the head: rows
+	// written out of band stay unchained, so verify reports them, and
+	// after an out-of-band delete of the newest events SQLite gives their
+	// seqs to new rows, whose chain rows then replace the orphans.
+	ids := make([]string, 0, len(mine))
+	for id := range mine {
+		ids = append(ids, id)
+	}
+	idList, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT e.seq, e.id FROM json_each(?) j JOIN eventlog_events e ON e.id = j.value ORDER BY e.seq`, string(idList))
 	if err != nil {
 		return fmt.Errorf("sqlitestore: insert: reading new seqs: %w", err)
 	}
-	type newRow struct {
-		seq int64
-		i   int
-	}
-	news := make([]newRow, 0, len(mine))
+	links := make([]chainRow, 0, len(mine))
+	prev, prevSeq := head.hash, head.seq
 	for rows.Next() {
-		var r newRow
+		var seq int64
 		var id string
-		if err := rows.Scan(&r.seq, &id); err != nil {
+		if err := rows.Scan(&seq, &id); err != nil {
 			rows.Close()
 			return fmt.Errorf("sqlitestore: insert: reading new seqs: %w", err)
 		}
-		if i, ok := mine[id]; ok {
-			r.i = i
-			news = append(news, r)
+		i, ok := mine[id]
+		if !ok {
+			continue
 		}
+		e := events[i]
+		ud := eventlog.UserDigest(e.ID, e.User)
+		h := eventlog.ChainNext(prev, seq, eventlog.EventDigest(e, ud))
+		links = append(links, chainRow{seq, prevSeq, ud, h})
+		prev, prevSeq = h, seq
 	}
 	if err := rows.Close(); err != nil {
 		return err
@@ -68,30 +87,47 @@ func (s *Store) chainTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("sqlitestore: insert: reading new seqs: %w", err)
 	}
-	if len(news) != len(mine) {
-		return fmt.Errorf("sqlitestore: insert: found %d of the %d new rows to chain", len(news), len(mine))
+	if len(links) != len(mine) {
+		return fmt.Errorf("sqlitestore: insert: found %d of the %d new rows to chain", len(links), len(mine))
 	}
-	upd, err := tx.PrepareContext(ctx, `UPDATE eventlog_events SET user_digest = ?, chain_prev = ?, chain_hash = ? WHERE seq = ?`)
-	if err != nil {
+	if err := insertChainRows(ctx, tx, links); err != nil {
 		return fmt.Errorf("sqlitestore: insert: chaining: %w", err)
-	}
-	defer upd.Close()
-	prev, prevSeq := head.hash, head.seq
-	for _, r := range news {
-		e := events[r.i]
-		ud := eventlog.UserDigest(e.ID, e.User)
-		h := eventlog.ChainNext(prev, r.seq, eventlog.EventDigest(e, ud))
-		if _, err := upd.ExecContext(ctx, ud, prevSeq, h[:], r.seq); err != nil {
-			return fmt.Errorf("sqlitestore: insert: chaining: %w", err)
-		}
-		prev, prevSeq = h, r.seq
 	}
 	if head.fromTail {
 		// The next event continues from the pruned tail; key the
 		// checkpoint to it (SQLite may reuse the pruned seqs).
-		if _, err := tx.ExecContext(ctx, `UPDATE eventlog_chain_checkpoint SET before_seq = ? WHERE before_seq = ?`, news[0].seq, eventlog.ChainTail); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE eventlog_chain_checkpoint SET before_seq = ? WHERE before_seq = ?`, links[0].seq, eventlog.ChainTail); err != nil {
 			return fmt.Errorf("sqlitestore: insert: moving the chain checkpoint: %w", err)
 		}
+	}
+	return nil
+}
+
+// chainRow is one row of eventlog_chain.
+type chainRow struct {
+	seq, prev int64
+	ud        []byte
+	hash      [32]byte
+}
+
+// insertChainRows writes rows, many per statement, replacing the chain
+// row of an event deleted out of band whose seq SQLite reused.
+func insertChainRows(ctx context.Context, tx *sql.Tx, rows []chainRow) error {
+	args := make([]any, 0, 4*min(len(rows), chainRowsPerStatement))
+	var sb strings.Builder
+	for len(rows) > 0 {
+		n := min(len(rows), chainRowsPerStatement)
+		sb.Reset()
+		sb.WriteString(`INSERT OR REPLACE INTO eventlog_chain (seq, user_digest, prev, hash) VALUES (?,?,?,?)`)
+		sb.WriteString(strings.Repeat(`,(?,?,?,?)`, n-1))
+		args = args[:0]
+		for _, r := range rows[:n] {
+			args = append(args, r.seq, r.ud, r.prev, r.hash[:])
+		}
+		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
 	}
 	return nil
 }
@@ -99,7 +135,7 @@ func (s *Store) chainTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event
 // head is where the chain continues: the last chained event, or the
 // checkpoint of a pruned tail.
 type head struct {
-	seq, lastChained int64
+	seq, lastChained int64 // lastChained: the newest chain row
 	hash             [32]byte
 	fromTail         bool
 }
@@ -107,7 +143,7 @@ type head struct {
 func chainHead(ctx context.Context, tx *sql.Tx) (head, error) {
 	var h head
 	var hash []byte
-	err := tx.QueryRowContext(ctx, `SELECT seq, chain_hash FROM eventlog_events WHERE chain_hash IS NOT NULL ORDER BY seq DESC LIMIT 1`).Scan(&h.lastChained, &hash)
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM eventlog_chain ORDER BY seq DESC LIMIT 1`).Scan(&h.lastChained, &hash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return h, err
 	}
@@ -138,11 +174,7 @@ func backfillChain(ctx context.Context, tx *sql.Tx) error {
 	if err != nil {
 		return err
 	}
-	type link struct {
-		seq, prev int64
-		ud, hash  []byte
-	}
-	var links []link
+	var links []chainRow
 	var prev [32]byte
 	var prevSeq int64
 	for rows.Next() {
@@ -154,7 +186,7 @@ func backfillChain(ctx context.Context, tx *sql.Tx) error {
 		}
 		ud := eventlog.UserDigest(e.ID, e.User)
 		h := eventlog.ChainNext(prev, seq, eventlog.EventDigest(e, ud))
-		links = append(links, link{seq, prevSeq, ud, h[:]})
+		links = append(links, chainRow{seq, prevSeq, ud, h})
 		prev, prevSeq = h, seq
 	}
 	if err := rows.Close(); err != nil {
@@ -163,87 +195,101 @@ func backfillChain(ctx context.Context, tx *sql.Tx) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	upd, err := tx.PrepareContext(ctx, `UPDATE eventlog_events SET user_digest = ?, chain_prev = ?, chain_hash = ? WHERE seq = ?`)
-	if err != nil {
+	if err := insertChainRows(ctx, tx, links); err != nil {
 		return err
-	}
-	defer upd.Close()
-	for _, l := range links {
-		if _, err := upd.ExecContext(ctx, l.ud, l.prev, l.hash, l.seq); err != nil {
-			return err
-		}
 	}
 	_, err = tx.ExecContext(ctx, `DELETE FROM eventlog_chain_checkpoint WHERE before_seq = ?`, backfillBefore)
 	return err
 }
 
-// prunedLink is an event a prune batch deleted: its seq, the seq it was
-// chained after and its chain hash (nil for a row never chained).
-type prunedLink struct {
-	seq  int64
-	prev sql.NullInt64
-	hash []byte
-}
-
 // recordCheckpoints keeps the chain verifiable across the rows a prune
-// batch deleted, in the batch's transaction: for each run of deleted
-// rows it stores, keyed by the seq of the next surviving event (or
-// ChainTail), the chain hash that event was chained from, which is the
-// last entry of the run in chain order. Checkpoints inside the run are
-// superseded and removed. Chain order is not seq order across a run:
+// batch deleted (seqs), in the batch's transaction: it removes their
+// chain rows and stores, keyed by the seq of the next surviving event
+// (or ChainTail), the chain hash that event was chained from, which is
+// the last entry of the run in chain order. Checkpoints inside the run
+// are superseded and removed. Chain order is not seq order across a run:
 // SQLite reuses the seqs of pruned newest rows, so the choice follows
-// chain_prev, not the largest seq.
-func recordCheckpoints(ctx context.Context, tx *sql.Tx, pruned []prunedLink) error {
-	slices.SortFunc(pruned, func(a, b prunedLink) int { return int(min(max(a.seq-b.seq, -1), 1)) })
-	for i := 0; i < len(pruned); {
+// prev, not the largest seq.
+func recordCheckpoints(ctx context.Context, tx *sql.Tx, seqs []int64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	slices.Sort(seqs)
+	list, err := json.Marshal(seqs)
+	if err != nil {
+		return err
+	}
+	type link struct {
+		seq, prev int64
+		hash      []byte
+	}
+	var pruned []link
+	rows, err := tx.QueryContext(ctx, `DELETE FROM eventlog_chain WHERE seq IN (SELECT value FROM json_each(?)) RETURNING seq, prev, hash`, string(list))
+	if err != nil {
+		return fmt.Errorf("deleting chain rows: %w", err)
+	}
+	for rows.Next() {
+		var l link
+		if err := rows.Scan(&l.seq, &l.prev, &l.hash); err != nil {
+			rows.Close()
+			return err
+		}
+		pruned = append(pruned, l)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("deleting chain rows: %w", err)
+	}
+	slices.SortFunc(pruned, func(a, b link) int { return cmp.Compare(a.seq, b.seq) })
+	// Deleted rows never chained (written out of band) end runs too.
+	for i, k := 0, 0; i < len(seqs); {
 		next := eventlog.ChainTail
 		var nextPrev sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT seq, chain_prev FROM eventlog_events WHERE seq > ? ORDER BY seq LIMIT 1`, pruned[i].seq).Scan(&next, &nextPrev)
+		err := tx.QueryRowContext(ctx, `SELECT e.seq, c.prev FROM eventlog_events e LEFT JOIN eventlog_chain c ON c.seq = e.seq
+			WHERE e.seq > ? ORDER BY e.seq LIMIT 1`, seqs[i]).Scan(&next, &nextPrev)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("finding the event after a pruned one: %w", err)
 		}
 		cands := map[int64][]byte{}
 		referenced := map[int64]bool{}
-		j := i
-		for ; j < len(pruned) && pruned[j].seq < next; j++ {
-			if p := pruned[j]; p.hash != nil {
-				cands[p.seq] = p.hash
-				referenced[p.prev.Int64] = true
-			}
+		for ; k < len(pruned) && pruned[k].seq < next; k++ {
+			cands[pruned[k].seq] = pruned[k].hash
+			referenced[pruned[k].prev] = true
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT seq, hash FROM eventlog_chain_checkpoint WHERE before_seq >= ? AND before_seq <= ?`, pruned[i].seq, next)
+		lo := seqs[i]
+		for i < len(seqs) && seqs[i] < next {
+			i++
+		}
+		rows, err := tx.QueryContext(ctx, `DELETE FROM eventlog_chain_checkpoint WHERE before_seq >= ? AND before_seq <= ? RETURNING seq, hash`, lo, next)
 		if err != nil {
-			return fmt.Errorf("reading chain checkpoints: %w", err)
+			return fmt.Errorf("replacing chain checkpoints: %w", err)
 		}
 		for rows.Next() {
 			var seq int64
 			var hash []byte
 			if err := rows.Scan(&seq, &hash); err != nil {
 				rows.Close()
-				return fmt.Errorf("reading chain checkpoints: %w", err)
+				return err
 			}
 			cands[seq] = hash
 		}
 		if err := rows.Close(); err != nil {
 			return err
 		}
-		best, found := chainEnd(cands, referenced, nextPrev)
-		if found {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM eventlog_chain_checkpoint WHERE before_seq >= ? AND before_seq <= ?`, pruned[i].seq, next); err != nil {
-				return fmt.Errorf("replacing chain checkpoints: %w", err)
-			}
+		if best, ok := chainEnd(cands, referenced, nextPrev); ok {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO eventlog_chain_checkpoint (before_seq, seq, hash) VALUES (?, ?, ?)`, next, best, cands[best]); err != nil {
 				return fmt.Errorf("recording a chain checkpoint: %w", err)
 			}
 		}
-		i = j
 	}
 	return nil
 }
 
 // chainEnd picks, among the deleted entries of a run (seq to hash), the
-// one the next survivor was chained from: its chain_prev when that is
-// among them, else the one no other entry follows.
+// one the next survivor was chained from: its prev when that is among
+// them, else the one no other entry follows.
 func chainEnd(cands map[int64][]byte, referenced map[int64]bool, nextPrev sql.NullInt64) (int64, bool) {
 	if _, ok := cands[nextPrev.Int64]; nextPrev.Valid && ok {
 		return nextPrev.Int64, true
@@ -288,7 +334,9 @@ func (s *Store) ReadChain(ctx context.Context, checkpoints func([]eventlog.Chain
 	if err := checkpoints(cps); err != nil {
 		return err
 	}
-	rows, err = tx.QueryContext(ctx, `SELECT seq, chain_prev, user_digest, chain_hash, `+eventColumns+` FROM eventlog_events ORDER BY seq`)
+	rows, err = tx.QueryContext(ctx, `SELECT e.seq, c.prev, c.user_digest, c.hash, e.id, e.ts, e.action, e.user_id, e.user_name,
+		e.object_type, e.object_id, e.extra, e.context
+		FROM eventlog_events e LEFT JOIN eventlog_chain c ON c.seq = e.seq ORDER BY e.seq`)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: read chain: %w", err)
 	}

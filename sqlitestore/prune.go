@@ -53,7 +53,7 @@ func (s *Store) Prune(ctx context.Context, q eventlog.PruneQuery) (int64, error)
 	where, args := pruneWhere(q)
 	del := `DELETE FROM eventlog_events WHERE seq IN (
 		SELECT seq FROM eventlog_events WHERE ` + where + ` ORDER BY ts, id LIMIT ?)
-		RETURNING ts, action, user_id, seq, chain_prev, chain_hash`
+		RETURNING ts, action, user_id, seq`
 	args = append(args, q.BatchSize)
 	n, err := eventlog.PruneBatches(ctx, q, func(ctx context.Context) (int64, error) {
 		return s.pruneBatch(ctx, del, args)
@@ -76,15 +76,15 @@ func (s *Store) pruneBatch(ctx context.Context, del string, args []any) (int64, 
 	}
 	var roll rollup
 	var n int64
-	var pruned []prunedLink
+	var pruned []int64
 	for rows.Next() {
 		var (
 			ts     int64
 			e      eventlog.Event
 			userID sql.NullString
-			p      prunedLink
+			seq    int64
 		)
-		if err := rows.Scan(&ts, &e.Action, &userID, &p.seq, &p.prev, &p.hash); err != nil {
+		if err := rows.Scan(&ts, &e.Action, &userID, &seq); err != nil {
 			rows.Close()
 			return 0, err
 		}
@@ -93,7 +93,7 @@ func (s *Store) pruneBatch(ctx context.Context, del string, args []any) (int64, 
 			e.User = &eventlog.User{ID: userID.String}
 		}
 		roll.add(e)
-		pruned = append(pruned, p)
+		pruned = append(pruned, seq)
 		n++
 	}
 	if err := rows.Close(); err != nil {

@@ -1,11 +1,13 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/internal/gen"
 )
 
 // testChain checks the tamper-evident history (eventlog.ChainReader):
@@ -186,4 +188,41 @@ func placeholders(dialect, query string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// BenchmarkVerify loads EVENTLOG_BENCH_EVENTS generated events (default
+// 100000) in batches of 1000 and reports how fast eventlog.Verify walks
+// them (events/s). newStore must return a fresh, empty store that
+// implements eventlog.ChainReader.
+func BenchmarkVerify(b *testing.B, newStore func(b *testing.B) eventlog.Store) {
+	s := newStore(b)
+	cr, ok := s.(eventlog.ChainReader)
+	if !ok {
+		b.Skipf("%T does not implement eventlog.ChainReader", s)
+	}
+	ctx := context.Background()
+	n := benchEvents(b)
+	g, err := gen.New(&gen.Config{Seed: 1, Events: n})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for batch := range g.Batches(1000) {
+		if _, _, err := s.Insert(ctx, batch); err != nil {
+			b.Fatalf("loading %d events: %v", n, err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var checked int64
+	for b.Loop() {
+		res, err := eventlog.Verify(ctx, cr, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !res.OK || res.Checked != int64(n) {
+			b.Fatalf("Verify: %v; want %d events verified", res, n)
+		}
+		checked += res.Checked
+	}
+	b.ReportMetric(float64(checked)/b.Elapsed().Seconds(), "events/s")
 }
