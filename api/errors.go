@@ -2,10 +2,15 @@ package api
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
+	"syscall"
 
 	"github.com/eventlog/eventlog"
 	"github.com/eventlog/eventlog/auth"
@@ -97,7 +102,34 @@ func classify(err error) (int, ErrorBody) {
 		}
 		return m.status, body
 	}
+	if databaseUnreachable(err) {
+		return http.StatusServiceUnavailable, ErrorBody{Code: CodeUnavailable, Message: "the database is unavailable; retry later with the same event ids"}
+	}
 	return http.StatusInternalServerError, ErrorBody{Code: CodeInternal, Message: "internal error; see the server log"}
+}
+
+// databaseUnreachable reports whether err says the database could not be
+// reached or went away (down, restarting, connection refused or reset),
+// as opposed to refusing the request: the client should retry. It looks
+// only at stdlib error types and the SQLSTATE that pgx errors carry, so
+// the API imports no driver.
+func databaseUnreachable(err error) bool {
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	var st interface{ SQLState() string }
+	if errors.As(err, &st) {
+		// Class 08: connection exception; 57P01–57P03: admin shutdown,
+		// crash shutdown, cannot connect now.
+		code := st.SQLState()
+		return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03"
+	}
+	return false
 }
 
 // writeError answers with err's status and body, logs internal errors
