@@ -226,3 +226,43 @@ func BenchmarkVerify(b *testing.B, newStore func(b *testing.B) eventlog.Store) {
 	}
 	b.ReportMetric(float64(checked)/b.Elapsed().Seconds(), "events/s")
 }
+
+// testChainBackfill checks that events stored before the chain existed
+// (migration 002 on a populated database leaves a marker checkpoint) are
+// chained by the next write, and that Verify says so until then.
+func testChainBackfill(t *testing.T, s eventlog.Store) {
+	cr, ok := s.(eventlog.ChainReader)
+	if !ok {
+		t.Skipf("%T does not implement eventlog.ChainReader", s)
+	}
+	sqs, ok := s.(eventlog.SQLStore)
+	if !ok {
+		t.Skipf("%T does not implement eventlog.SQLStore; simulating an old database needs SQL", s)
+	}
+	ctx := ctxT(t)
+	db, dialect := sqs.SQLDB(), sqs.Dialect()
+	events := normalized(t, queryFixture(50))
+	mustInsert(t, ctx, s, events)
+	// What migration 002 finds and leaves on a database of version 1.
+	var maxSeq int64
+	if err := db.QueryRowContext(ctx, `SELECT max(seq) FROM eventlog_events`).Scan(&maxSeq); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DELETE FROM eventlog_chain`, `DELETE FROM eventlog_chain_checkpoint`} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, placeholders(dialect, `INSERT INTO eventlog_chain_checkpoint (before_seq, seq, hash) VALUES (-1, ?, ?)`), maxSeq, []byte{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eventlog.Verify(ctx, cr, nil); err == nil || !strings.Contains(err.Error(), "chained by the next write") {
+		t.Fatalf("Verify before the backfill: %v; want an error saying the next write chains the old events", err)
+	}
+	more := normalized(t, queryFixture(53))[50:]
+	mustInsert(t, ctx, s, more)
+	res, err := eventlog.Verify(ctx, cr, nil)
+	if err != nil || !res.OK || res.Checked != int64(len(events)+len(more)) {
+		t.Fatalf("Verify after the backfill: %v, %v; want %d events verified", res, err, len(events)+len(more))
+	}
+}

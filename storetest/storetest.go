@@ -45,6 +45,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) eventlog.Store) {
 		{"ForgetUser", testForgetUser},
 		{"Prune", testPrune},
 		{"Chain", testChain},
+		{"ChainBackfill", testChainBackfill},
 		{"ConcurrentInserts", testConcurrentInserts},
 		{"LoggerRejectsBadInput", testLoggerRejects},
 		{"LoggerGroupCommit", testLoggerGroupCommit},
