@@ -5,17 +5,19 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
 )
 
 // The tamper-evident history: every stored event is covered by a hash
-// chain in write (seq) order. Each row keeps
+// chain in write (seq) order. Each store keeps a row per event in its
+// eventlog_chain table:
 //
 //	user_digest = UserDigest(id, user)          (nil for no user)
-//	chain_prev  = seq of the entry it follows    (0 for the first)
-//	chain_hash  = ChainNext(prev hash, seq, EventDigest(event, user_digest))
+//	prev        = seq of the entry it follows   (0 for the first)
+//	hash        = ChainNext(prev hash, seq, EventDigest(event, user_digest))
 //
 // so forget-user can erase a person's id and name while the stored user
 // digest keeps the chain whole. Prune records, in the same transaction
@@ -153,7 +155,7 @@ func Verify(ctx context.Context, r ChainReader, progress func(checked int64)) (V
 		tail   *ChainCheckpoint
 		prev   [32]byte
 		prevSq int64
-		bad    = fmt.Errorf("chain broken")
+		bad    = errors.New("chain broken") // stops the read; not returned
 	)
 	fail := func(l ChainLink, problem, format string, args ...any) error {
 		res.Seq, res.ID, res.Problem, res.Detail = l.Seq, l.Event.ID, problem, fmt.Sprintf(format, args...)
@@ -167,7 +169,6 @@ func Verify(ctx context.Context, r ChainReader, progress func(checked int64)) (V
 				return bad
 			}
 			if c.Before == ChainTail {
-				c := c
 				tail = &c
 				continue
 			}
@@ -202,7 +203,7 @@ func Verify(ctx context.Context, r ChainReader, progress func(checked int64)) (V
 		}
 		return nil
 	})
-	if err == bad {
+	if errors.Is(err, bad) {
 		return res, nil
 	}
 	if err != nil {
