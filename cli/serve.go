@@ -31,6 +31,8 @@ type serveOptions struct {
 	retain          string   // --retain AGE; see retention in cli/prune.go
 	retainActions   []string // --retain-action ACTION=AGE
 	retainInterval  time.Duration
+	checkpointKey   string // --checkpoint-key FILE; see cli/checkpoint.go
+	checkpointEvery time.Duration
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -103,6 +105,7 @@ starts and then every hour, in small batches (see 'eventlog prune');
 	f.StringSliceVar(&o.redactKeys, "redact-keys", nil, "store the values of these extra and context `KEYS` (comma-separated, case-insensitive, any depth) as \"[redacted]\"; '' for none (default password,passwd,secret,token,api_key,authorization,cookie,credit_card,ssn)")
 	f.StringVar(&o.retain, "retain", "", "delete events older than `AGE` (400d, 52w) at start and hourly")
 	f.StringArrayVar(&o.retainActions, "retain-action", nil, "keep events of an action for its own age, `ACTION=AGE` (repeatable)")
+	f.StringVar(&o.checkpointKey, "checkpoint-key", "", "verify the hash chain at start and hourly and log the head signed with this Ed25519 `PEM` key (openssl genpkey -algorithm ed25519); see docs/operations.md")
 	f.StringVar(&o.queue, "queue", "", "publish ingested events to NATS JetStream at `URLs` (comma-separated) for 'eventlog worker' to store; see docs/scaling.md")
 	return cmd
 }
@@ -128,6 +131,11 @@ func serve(ctx context.Context, e *env, ln net.Listener, o serveOptions) error {
 		return err
 	}
 	defer stopRetention()
+	stopCheckpoints, err := startCheckpoints(ctx, store, o.checkpointKey, o.checkpointEvery, e.now, log)
+	if err != nil {
+		return err
+	}
+	defer stopCheckpoints()
 	// --queue (docs/scaling.md): the Logger publishes to JetStream instead
 	// of writing, and its subscribers are fed from the stream. Without
 	// --queue, queue is nil and its methods change nothing.
