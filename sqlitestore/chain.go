@@ -46,49 +46,35 @@ func (s *Store) chainTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event
 	if err != nil {
 		return fmt.Errorf("sqlitestore: insert: reading the chain head: %w", err)
 	}
-	// The new rows are found by id, not as the rows after the head: rows
-	// written out of band stay unchained, so verify reports them, and
-	// after an out-of-band delete of the newest events SQLite gives their
-	// seqs to new rows, whose chain rows then replace the orphans.
-	ids := make([]string, 0, len(mine))
-	for id := range mine {
-		ids = append(ids, id)
+	// The new rows are those of this transaction's ids among the rows
+	// after the newest chain row; rows written out of band stay
+	// unchained, so verify reports them. After an out-of-band delete of
+	// the newest events SQLite gives their seqs to new rows, below the
+	// orphaned chain rows: then the new rows are looked up by id, and
+	// their chain rows replace the orphans.
+	seqs, err := newSeqs(ctx, tx, `SELECT seq, id FROM eventlog_events WHERE seq > ? ORDER BY seq`, head.lastChained, mine)
+	if err == nil && len(seqs) != len(mine) {
+		ids := make([]string, 0, len(mine))
+		for id := range mine {
+			ids = append(ids, id)
+		}
+		idList, _ := json.Marshal(ids) // strings always marshal
+		seqs, err = newSeqs(ctx, tx, `SELECT e.seq, e.id FROM json_each(?) j JOIN eventlog_events e ON e.id = j.value ORDER BY e.seq`, string(idList), mine)
 	}
-	idList, err := json.Marshal(ids)
-	if err != nil {
-		return err
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT e.seq, e.id FROM json_each(?) j JOIN eventlog_events e ON e.id = j.value ORDER BY e.seq`, string(idList))
 	if err != nil {
 		return fmt.Errorf("sqlitestore: insert: reading new seqs: %w", err)
 	}
-	links := make([]chainRow, 0, len(mine))
+	if len(seqs) != len(mine) {
+		return fmt.Errorf("sqlitestore: insert: found %d of the %d new rows to chain", len(seqs), len(mine))
+	}
+	links := make([]chainRow, 0, len(seqs))
 	prev, prevSeq := head.hash, head.seq
-	for rows.Next() {
-		var seq int64
-		var id string
-		if err := rows.Scan(&seq, &id); err != nil {
-			rows.Close()
-			return fmt.Errorf("sqlitestore: insert: reading new seqs: %w", err)
-		}
-		i, ok := mine[id]
-		if !ok {
-			continue
-		}
-		e := events[i]
+	for _, r := range seqs {
+		e := events[r.i]
 		ud := eventlog.UserDigest(e.ID, e.User)
-		h := eventlog.ChainNext(prev, seq, eventlog.EventDigest(e, ud))
-		links = append(links, chainRow{seq, prevSeq, ud, h})
-		prev, prevSeq = h, seq
-	}
-	if err := rows.Close(); err != nil {
-		return err
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("sqlitestore: insert: reading new seqs: %w", err)
-	}
-	if len(links) != len(mine) {
-		return fmt.Errorf("sqlitestore: insert: found %d of the %d new rows to chain", len(links), len(mine))
+		h := eventlog.ChainNext(prev, r.seq, eventlog.EventDigest(e, ud))
+		links = append(links, chainRow{r.seq, prevSeq, ud, h})
+		prev, prevSeq = h, r.seq
 	}
 	if err := insertChainRows(ctx, tx, links); err != nil {
 		return fmt.Errorf("sqlitestore: insert: chaining: %w", err)
@@ -101,6 +87,34 @@ func (s *Store) chainTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event
 		}
 	}
 	return nil
+}
+
+// seqOf is a new row's seq and its index in the inserted batch.
+type seqOf struct {
+	seq int64
+	i   int
+}
+
+// newSeqs runs query, which returns (seq, id) in seq order, and keeps
+// the rows whose id is in mine.
+func newSeqs(ctx context.Context, tx *sql.Tx, query string, arg any, mine map[string]int) ([]seqOf, error) {
+	rows, err := tx.QueryContext(ctx, query, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]seqOf, 0, len(mine))
+	for rows.Next() {
+		var seq int64
+		var id string
+		if err := rows.Scan(&seq, &id); err != nil {
+			return nil, err
+		}
+		if i, ok := mine[id]; ok {
+			out = append(out, seqOf{seq, i})
+		}
+	}
+	return out, rows.Err()
 }
 
 // chainRow is one row of eventlog_chain.

@@ -266,3 +266,33 @@ func testChainBackfill(t *testing.T, s eventlog.Store) {
 		t.Fatalf("Verify after the backfill: %v, %v; want %d events verified", res, err, len(events)+len(more))
 	}
 }
+
+// testChainTailDeleted checks that deleting the newest events out of
+// band shows once the next event is written: it follows an entry that is
+// gone (SQLite even hands the deleted seq to the new row).
+func testChainTailDeleted(t *testing.T, s eventlog.Store) {
+	cr, ok := s.(eventlog.ChainReader)
+	if !ok {
+		t.Skipf("%T does not implement eventlog.ChainReader", s)
+	}
+	sqs, ok := s.(eventlog.SQLStore)
+	if !ok {
+		t.Skipf("%T does not implement eventlog.SQLStore; the tampering needs SQL", s)
+	}
+	ctx := ctxT(t)
+	db, dialect := sqs.SQLDB(), sqs.Dialect()
+	events := normalized(t, queryFixture(12))
+	mustInsert(t, ctx, s, events[:10])
+	last := events[9]
+	if _, err := db.ExecContext(ctx, placeholders(dialect, `DELETE FROM eventlog_events WHERE id = ?`), last.ID); err != nil {
+		t.Fatal(err)
+	}
+	mustInsert(t, ctx, s, events[10:])
+	res, err := eventlog.Verify(ctx, cr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK || res.ID != events[10].ID || res.Problem != eventlog.ProblemDeleted {
+		t.Fatalf("after deleting the newest event and writing two: %q; want %s deleted before it", res, events[10].ID)
+	}
+}

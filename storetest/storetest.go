@@ -46,6 +46,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) eventlog.Store) {
 		{"Prune", testPrune},
 		{"Chain", testChain},
 		{"ChainBackfill", testChainBackfill},
+		{"ChainTailDeleted", testChainTailDeleted},
 		{"ConcurrentInserts", testConcurrentInserts},
 		{"LoggerRejectsBadInput", testLoggerRejects},
 		{"LoggerGroupCommit", testLoggerGroupCommit},
