@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -43,9 +45,11 @@ func TestInsertRepeatsAcrossChunks(t *testing.T) {
 	repeat := map[int]int{ // position -> the earlier position it repeats
 		5: 2, 63: 62, 64: 3, 100: 64, 150: 120, 156: 155,
 	}
-	for i, j := range repeat {
+	// In position order, so a repeat of a repeat (100 -> 64 -> 3) takes
+	// the id 64 already took; map order made this test flaky.
+	for _, i := range slices.Sorted(maps.Keys(repeat)) {
 		e := newEvent(1000 + i) // different content, same id
-		e.ID = batch[j].ID
+		e.ID = batch[repeat[i]].ID
 		batch[i] = e
 	}
 	batch[20].ID, batch[130].ID = earlier[0].ID, earlier[1].ID
