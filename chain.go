@@ -233,3 +233,23 @@ func Verify(ctx context.Context, r ChainReader, progress func(checked int64)) (V
 	}
 	return res, nil
 }
+
+// ChainRunEnd is for stores recording a prune checkpoint. Given the chain
+// entries of one run of deleted events (seq to hash), the seqs that other
+// entries of the run follow (referenced), and the prev of the next
+// surviving event (nil when there is none), it returns the entry the chain
+// continues from: the survivor's prev when that was deleted, else the
+// entry no other entry of the run follows. ok is false for an empty run.
+func ChainRunEnd(run map[int64][]byte, referenced map[int64]bool, nextPrev *int64) (seq int64, ok bool) {
+	if nextPrev != nil {
+		if _, in := run[*nextPrev]; in {
+			return *nextPrev, true
+		}
+	}
+	for s := range run {
+		if !referenced[s] && (!ok || s > seq) {
+			seq, ok = s, true
+		}
+	}
+	return seq, ok
+}

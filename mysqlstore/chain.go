@@ -243,7 +243,7 @@ func recordCheckpoints(ctx context.Context, tx *sql.Tx, seqs []int64) error {
 		if err := rows.Close(); err != nil {
 			return err
 		}
-		best, ok := chainEnd(cands, referenced, nextPrev)
+		best, ok := eventlog.ChainRunEnd(cands, referenced, nullInt64Ptr(nextPrev))
 		if !ok {
 			continue
 		}
@@ -255,22 +255,6 @@ func recordCheckpoints(ctx context.Context, tx *sql.Tx, seqs []int64) error {
 		}
 	}
 	return nil
-}
-
-// chainEnd picks, among the deleted entries of a run (seq to hash), the
-// one the next survivor was chained from: its prev when that is among
-// them, else the one no other entry follows.
-func chainEnd(cands map[int64][]byte, referenced map[int64]bool, nextPrev sql.NullInt64) (int64, bool) {
-	if _, ok := cands[nextPrev.Int64]; nextPrev.Valid && ok {
-		return nextPrev.Int64, true
-	}
-	best, found := int64(0), false
-	for seq := range cands {
-		if !referenced[seq] && (!found || seq > best) {
-			best, found = seq, true
-		}
-	}
-	return best, found
 }
 
 // ReadChain reads the chain in one consistent snapshot (see
@@ -340,4 +324,13 @@ type chainScanner struct {
 
 func (s chainScanner) Scan(dest ...any) error {
 	return s.r.Scan(append(s.lead, dest...)...)
+}
+
+// nullInt64Ptr turns a scanned nullable seq into the form
+// eventlog.ChainRunEnd takes.
+func nullInt64Ptr(n sql.NullInt64) *int64 {
+	if !n.Valid {
+		return nil
+	}
+	return &n.Int64
 }

@@ -271,31 +271,13 @@ func recordCheckpoints(ctx context.Context, tx pgx.Tx, seqs []int64) error {
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("replacing chain checkpoints: %w", err)
 		}
-		if best, ok := chainEnd(cands, referenced, nextPrev); ok {
+		if best, ok := eventlog.ChainRunEnd(cands, referenced, nextPrev); ok {
 			if _, err := tx.Exec(ctx, `INSERT INTO eventlog_chain_checkpoint (before_seq, seq, hash) VALUES ($1, $2, $3)`, next, best, cands[best]); err != nil {
 				return fmt.Errorf("recording a chain checkpoint: %w", err)
 			}
 		}
 	}
 	return nil
-}
-
-// chainEnd picks, among the deleted entries of a run (seq to hash), the
-// one the next survivor was chained from: its prev when that is among
-// them, else the one no other entry follows.
-func chainEnd(cands map[int64][]byte, referenced map[int64]bool, nextPrev *int64) (int64, bool) {
-	if nextPrev != nil {
-		if _, ok := cands[*nextPrev]; ok {
-			return *nextPrev, true
-		}
-	}
-	best, found := int64(0), false
-	for seq := range cands {
-		if !referenced[seq] && (!found || seq > best) {
-			best, found = seq, true
-		}
-	}
-	return best, found
 }
 
 // ReadChain reads the chain in one REPEATABLE READ snapshot (see
