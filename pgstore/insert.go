@@ -39,6 +39,10 @@ const rollupTail = `, h AS (
 	INSERT INTO eventlog_action_hours AS r (action, hour, count)
 	SELECT action, hour, count(*) FROM h GROUP BY action, hour
 	ON CONFLICT (action, hour) DO UPDATE SET count = r.count + excluded.count
+), ad AS (
+	INSERT INTO eventlog_action_days AS r (action, day, count)
+	SELECT action, day, count(*) FROM h GROUP BY action, day
+	ON CONFLICT (action, day) DO UPDATE SET count = r.count + excluded.count
 ), ac AS (
 	INSERT INTO eventlog_actors AS r (user_id, first_seen, last_seen)
 	SELECT user_id, min(ts), max(ts) FROM h WHERE user_id IS NOT NULL GROUP BY user_id

@@ -55,13 +55,25 @@ const pruneSQL = `WITH d AS (
 	UPDATE eventlog_action_hours r SET count = r.count - h.n FROM h
 	WHERE r.action = h.action AND r.hour = h.hour
 	RETURNING r.action, r.hour, r.count
+), dd AS (
+	SELECT action, floor(extract(epoch FROM ts) / 86400)::bigint * 86400 AS day, count(*) AS n
+	FROM d GROUP BY 1, 2
+), ad AS (
+	UPDATE eventlog_action_days r SET count = r.count - dd.n FROM dd
+	WHERE r.action = dd.action AND r.day = dd.day
+	RETURNING r.action, r.day, r.count
 ), ud AS (
 	SELECT DISTINCT user_id, floor(extract(epoch FROM ts) / 86400)::bigint * 86400 AS day
 	FROM d WHERE user_id IS NOT NULL
 )
 SELECT (SELECT count(*) FROM d),
 	array(SELECT action FROM ah WHERE count <= 0), array(SELECT hour FROM ah WHERE count <= 0),
-	array(SELECT user_id FROM ud), array(SELECT day FROM ud), array(SELECT seq FROM d)`
+	array(SELECT user_id FROM ud), array(SELECT day FROM ud), array(SELECT seq FROM d),
+	array(SELECT action FROM ad WHERE count <= 0), array(SELECT day FROM ad WHERE count <= 0)`
+
+// emptyDaysSQL deletes the action days that reached zero.
+const emptyDaysSQL = `DELETE FROM eventlog_action_days
+	WHERE (action, day) IN (SELECT * FROM unnest($1::text[], $2::bigint[])) AND count <= 0`
 
 // emptyHoursSQL deletes the action hours that reached zero.
 const emptyHoursSQL = `DELETE FROM eventlog_action_hours
@@ -105,12 +117,19 @@ func (s *Store) Prune(ctx context.Context, q eventlog.PruneQuery) (int64, error)
 				actions, users []string
 				hours, days    []int64
 				seqs           []int64
+				dayActions     []string
+				actionDays     []int64
 			)
-			if err := tx.QueryRow(ctx, del, args...).Scan(&n, &actions, &hours, &users, &days, &seqs); err != nil {
+			if err := tx.QueryRow(ctx, del, args...).Scan(&n, &actions, &hours, &users, &days, &seqs, &dayActions, &actionDays); err != nil {
 				return err
 			}
 			if err := recordCheckpoints(ctx, tx, seqs); err != nil {
 				return err
+			}
+			if len(dayActions) > 0 {
+				if _, err := tx.Exec(ctx, emptyDaysSQL, dayActions, actionDays); err != nil {
+					return err
+				}
 			}
 			if len(actions) > 0 {
 				if _, err := tx.Exec(ctx, emptyHoursSQL, actions, hours); err != nil {

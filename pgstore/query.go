@@ -202,7 +202,7 @@ func (s *Store) Query(ctx context.Context, q eventlog.Query) (eventlog.Page, err
 
 // Actions returns every action with its count, from the hourly rollup.
 func (s *Store) Actions(ctx context.Context) ([]eventlog.ActionCount, error) {
-	rows, err := s.pool.Query(ctx, `SELECT action, sum(count)::bigint FROM eventlog_action_hours
+	rows, err := s.pool.Query(ctx, `SELECT action, sum(count)::bigint FROM eventlog_action_days
 		GROUP BY action HAVING sum(count) > 0 ORDER BY 2 DESC, action COLLATE "C"`)
 	if err != nil {
 		return nil, s.wrapErr("actions", err)
@@ -243,15 +243,19 @@ func (s *Store) Stats(ctx context.Context, now time.Time) (eventlog.Stats, error
 
 // Series returns event counts per bucket from the hourly rollup.
 func (s *Store) Series(ctx context.Context, q eventlog.SeriesQuery) ([]eventlog.Bucket, error) {
-	width := int64(q.Interval.Duration() / time.Second)
+	// Day buckets read the daily rollup (365 rows a year per action), hour
+	// buckets the hourly one; both are exact since buckets are aligned.
+	table, col := "eventlog_action_hours", "hour"
+	if q.Interval == eventlog.Day {
+		table, col = "eventlog_action_days", "day"
+	}
 	var w whereBuilder
-	bucket := "floor(hour::numeric / " + w.arg(width) + ")::bigint * $1"
-	w.add("hour >= " + w.arg(q.Since.Unix()))
-	w.add("hour < " + w.arg(q.Until.Unix()))
+	w.add(col + " >= " + w.arg(q.Since.Unix()))
+	w.add(col + " < " + w.arg(q.Until.Unix()))
 	if len(q.Actions) > 0 {
 		w.add("action = ANY(" + w.arg(q.Actions) + "::text[])")
 	}
-	counts, err := s.buckets(ctx, "SELECT "+bucket+", sum(count)::bigint FROM eventlog_action_hours"+w.sql()+" GROUP BY 1", w.args)
+	counts, err := s.buckets(ctx, "SELECT "+col+", sum(count)::bigint FROM "+table+w.sql()+" GROUP BY 1", w.args)
 	if err != nil {
 		return nil, s.wrapErr("series", err)
 	}
