@@ -1,10 +1,12 @@
 package api_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -85,4 +87,38 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 		t.Logf("%d acknowledged events, all stored", len(acked))
 	})
+}
+
+// TestShutdownStalledStream: a stream client that stopped reading, with
+// the socket buffers full, does not hold Shutdown until its timeout.
+func TestShutdownStalledStream(t *testing.T) {
+	t.Parallel()
+	b := setup(t, openSQLite(t), setupOpts{})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(b.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// A tiny receive buffer so the server's writes block soon.
+	conn.(*net.TCPConn).SetReadBuffer(4096)
+	fmt.Fprintf(conn, "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", b.read)
+	// The status line arrives once the stream has subscribed; after it,
+	// never read again.
+	status, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil || !strings.Contains(status, " 200 ") {
+		t.Fatalf("stream status %q, %v", status, err)
+	}
+	big := strings.Repeat("x", 60<<10)
+	for range 200 { // 12 MB: more than any loopback socket buffer holds
+		if _, err := b.logger.LogEvent(context.Background(), eventlog.Event{Action: "BIG", Extra: json.RawMessage(`"` + big + `"`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	if err := b.server.Shutdown(context.Background()); err != nil {
+		t.Fatalf("Shutdown with a stalled stream: %v after %v", err, time.Since(start))
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Shutdown took %v with a stalled stream", d)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/eventlog/eventlog"
@@ -12,6 +13,15 @@ import (
 // catchUpPage is how many events one ReadAfter call returns while a
 // stream catches up.
 const catchUpPage = 1000
+
+// Stream writes carry their own deadline instead of the server's
+// WriteTimeout: a client that takes no bytes for streamStall is dropped,
+// and once the server shuts down a blocked write gets streamStallClosing,
+// so a stream whose client stopped reading cannot hold Shutdown.
+const (
+	streamStall        = 30 * time.Second
+	streamStallClosing = time.Second
+)
 
 // stream serves Server-Sent Events: every matching event committed after
 // the client connected, or, with Last-Event-ID, after that event.
@@ -41,6 +51,17 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 	drops := h.logger.Metrics().SubscriberDrops
 
 	s := &sseWriter{w: w, rc: http.NewResponseController(w), q: &q}
+	// Shutdown cuts short a write that is blocked on a client that
+	// stopped reading.
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-h.closing:
+			s.shuttingDown()
+		case <-done:
+		}
+	}()
 	lastID := r.Header.Get("Last-Event-ID")
 	var seen map[string]struct{}
 	if lastID != "" {
@@ -172,12 +193,16 @@ type sseWriter struct {
 	q   *eventlog.Query
 	buf []byte
 	err error
+
+	mu      sync.Mutex // guards closing and the write deadline
+	closing bool
 }
 
 func (s *sseWriter) start() {
-	// A stream outlives the server's read and write timeouts by design.
+	// A stream outlives the server's read timeout by design; its writes
+	// get a deadline each (see deadline).
 	s.rc.SetReadDeadline(time.Time{})
-	s.rc.SetWriteDeadline(time.Time{})
+	s.deadline()
 	hd := s.w.Header()
 	hd.Set("Content-Type", "text/event-stream")
 	hd.Set("Cache-Control", "no-cache")
@@ -215,6 +240,7 @@ func (s *sseWriter) flush() error {
 	if s.err != nil {
 		return s.err
 	}
+	s.deadline()
 	if len(s.buf) > 0 {
 		if _, err := s.w.Write(s.buf); err != nil {
 			s.err = err
@@ -226,4 +252,25 @@ func (s *sseWriter) flush() error {
 		s.err = err
 	}
 	return s.err
+}
+
+// deadline sets the write deadline for the next write: streamStall from
+// now, or streamStallClosing once the server is shutting down.
+func (s *sseWriter) deadline() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := streamStall
+	if s.closing {
+		d = streamStallClosing
+	}
+	s.rc.SetWriteDeadline(time.Now().Add(d))
+}
+
+// shuttingDown shortens the deadline of a write that may be blocked now,
+// from another goroutine.
+func (s *sseWriter) shuttingDown() {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	s.deadline()
 }
