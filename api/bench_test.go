@@ -24,7 +24,7 @@ import (
 // benchServer starts the real server over a temporary SQLite file with
 // a write token and access logs formatted as JSON into io.Discard (so
 // their cost is counted).
-func benchServer(b *testing.B) (url, token string, logger *eventlog.Logger) {
+func benchServer(b *testing.B, spooled bool) (url, token string, logger *eventlog.Logger) {
 	b.Helper()
 	ctx := context.Background()
 	store, err := sqlitestore.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), nil)
@@ -32,7 +32,11 @@ func benchServer(b *testing.B) (url, token string, logger *eventlog.Logger) {
 		b.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	logger, err = eventlog.New(store, &eventlog.Config{ErrorLog: log})
+	cfg := &eventlog.Config{ErrorLog: log}
+	if spooled {
+		cfg.Mode, cfg.SpoolDir = eventlog.Spooled, filepath.Join(b.TempDir(), "spool")
+	}
+	logger, err = eventlog.New(store, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -86,8 +90,16 @@ func post(b *testing.B, c *http.Client, url, token string, body []byte) {
 
 // BenchmarkPostSingle sends one event per request from 64 concurrent
 // clients; each 201 means that event is committed (group commit).
-func BenchmarkPostSingle(b *testing.B) {
-	url, token, logger := benchServer(b)
+func BenchmarkPostSingle(b *testing.B) { benchPostSingle(b, false) }
+
+// BenchmarkPostSingleSpooled is BenchmarkPostSingle with the Logger in
+// Spooled mode (serve --spool): each answer means the event is fsynced
+// in the spool, and the Logger stores it in large batches behind. The
+// rate includes storing: the benchmark ends after Flush.
+func BenchmarkPostSingleSpooled(b *testing.B) { benchPostSingle(b, true) }
+
+func benchPostSingle(b *testing.B, spooled bool) {
+	url, token, logger := benchServer(b, spooled)
 	c := benchClient()
 	body := []byte(`{"action":"PAGE_VIEWED","user":{"id":"42","name":"alice"},"object":{"type":"page","id":"/pricing"},"extra":{"ref":"newsletter","ms":123}}`)
 	b.SetParallelism((64 + runtimeProcs() - 1) / runtimeProcs())
@@ -99,6 +111,9 @@ func BenchmarkPostSingle(b *testing.B) {
 			post(b, c, url, token, body)
 		}
 	})
+	if err := logger.Flush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
 	reportCommits(b, logger)
 	reportRSS(b)
@@ -106,7 +121,7 @@ func BenchmarkPostSingle(b *testing.B) {
 
 // BenchmarkPostBatch sends arrays of 1,000 events, 4 requests at a time.
 func BenchmarkPostBatch(b *testing.B) {
-	url, token, logger := benchServer(b)
+	url, token, logger := benchServer(b, false)
 	c := benchClient()
 	var sb strings.Builder
 	sb.WriteByte('[')
