@@ -11,7 +11,7 @@
 //     clear error, PRAGMA integrity_check still ok, writes resume when
 //     space returns;
 //   - hostile clients (slowloris headers and bodies, huge and deeply
-//     nested bodies, invalid UTF-8, 2,000 idle connections) against the
+//     nested bodies, invalid UTF-8, 10,000 idle connections) against the
 //     real server, which must stay responsive within bounded memory;
 //   - a soak (only with EVENTLOG_SOAK=5m or another duration) of ingest,
 //     queries and a live tail, reporting memory and goroutines over time.

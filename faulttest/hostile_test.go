@@ -15,14 +15,14 @@ import (
 )
 
 // TestHostileClients attacks a real serve process over SQLite, all at
-// once: 2,000 idle connections, 100 slowloris clients trickling headers,
+// once: 10,000 idle connections, 100 slowloris clients trickling headers,
 // 100 trickling bodies. Meanwhile an honest client must get every answer
 // within 2s, huge, deeply nested and invalid-UTF-8 bodies must be refused
 // with the documented errors, the slow header clients must be cut by the
 // header timeout, and the server's peak RSS must stay bounded.
 func TestHostileClients(t *testing.T) {
 	if testing.Short() {
-		t.Skip("opens 2,200 connections to a serve process")
+		t.Skip("opens 10,200 connections to a serve process")
 	}
 	t.Parallel()
 	srv := startServe(t, "sqlite:"+filepath.Join(t.TempDir(), "events.db"))
@@ -46,8 +46,8 @@ func TestHostileClients(t *testing.T) {
 		return c
 	}
 
-	// 2,000 connections that send nothing.
-	for range 2000 {
+	// 10,000 connections that send nothing.
+	for range 10000 {
 		dial()
 	}
 	// Slowloris: headers one byte at a time, never finished.
@@ -176,6 +176,6 @@ func TestHostileClients(t *testing.T) {
 	if !srv.running() {
 		t.Fatalf("serve died: %s", srv.stderr)
 	}
-	t.Logf("2,000 idle + 100 slow-header + 100 slow-body connections: slowest honest request %v, slow headers cut after at most %v, server RSS %d MB at start, peak %d MB",
+	t.Logf("10,000 idle + 100 slow-header + 100 slow-body connections: slowest honest request %v, slow headers cut after at most %v, server RSS %d MB at start, peak %d MB",
 		slowest.Round(time.Millisecond), longest.Round(100*time.Millisecond), baseRSS/1024, peak/1024)
 }
