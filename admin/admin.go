@@ -64,6 +64,13 @@ type Config struct {
 	LoginWindow time.Duration
 	// PageSize is the number of events per page. Defaults to 50.
 	PageSize int
+	// SearchBudget bounds the rows one free-text search (q) request
+	// reads: the events page searches the newest window, ending at the
+	// page's position, that holds at most this many events by the
+	// rollups' counts, and offers to search older from where it stopped.
+	// Defaults to DefaultSearchBudget (50,000). A search with a user or
+	// object id filter is not windowed: that index bounds it.
+	SearchBudget int
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
 	// ErrorLog receives errors that are not shown to the user.
@@ -82,6 +89,7 @@ type Handler struct {
 	base     string
 	hostTmpl *hostTemplates
 	pageSize int
+	budget   int
 	now      func() time.Time
 	log      *slog.Logger
 	pages    pageTemplates
@@ -109,6 +117,7 @@ func newHandler(cfg *Config) (*Handler, error) {
 		accounts: cfg.Accounts,
 		base:     cfg.BasePath,
 		pageSize: cfg.PageSize,
+		budget:   cfg.SearchBudget,
 		now:      cfg.Now,
 		log:      cfg.ErrorLog,
 		cop:      http.NewCrossOriginProtection(),
@@ -125,6 +134,12 @@ func newHandler(cfg *Config) (*Handler, error) {
 	}
 	if h.pageSize < 1 || h.pageSize > eventlog.MaxLimit {
 		return nil, fmt.Errorf("admin.New: Config.PageSize %d must be between 1 and %d", cfg.PageSize, eventlog.MaxLimit)
+	}
+	if h.budget == 0 {
+		h.budget = DefaultSearchBudget
+	}
+	if h.budget < 0 {
+		return nil, fmt.Errorf("admin.New: Config.SearchBudget %d must be positive", cfg.SearchBudget)
 	}
 	if h.now == nil {
 		h.now = time.Now

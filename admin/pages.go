@@ -85,6 +85,9 @@ type eventsPage struct {
 	LiveURL      string
 	Total        int64 // from the rollup; -1 when unknown
 	Heading      string
+	// SearchedFrom, when set, is where a bounded free-text search
+	// stopped: events before it were not searched; Older continues.
+	SearchedFrom time.Time
 }
 
 func (p *eventsPage) title() (string, string) { return "Events", "events" }
@@ -109,8 +112,15 @@ func (h *Handler) eventsPage(w http.ResponseWriter, r *http.Request) {
 	f := parseFilter(r.URL.Query())
 	p := &eventsPage{Filter: f, Total: -1, Heading: "Events"}
 	status := http.StatusOK
-	q, err := f.query(h.now(), h.pageSize)
+	now := h.now()
+	q, err := f.query(now, h.pageSize)
 	var page eventlog.Page
+	var from time.Time // start of a free-text search's window, if bounded
+	if err == nil && windowed(q) {
+		if from, err = h.searchWindow(r.Context(), q, now); err == nil && !from.IsZero() {
+			q.Since = from
+		}
+	}
 	if err == nil {
 		page, err = h.store.Query(r.Context(), q)
 	}
@@ -120,6 +130,12 @@ func (h *Handler) eventsPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.Error, status = err.Error(), http.StatusBadRequest
+	}
+	if !from.IsZero() && page.Next == nil {
+		// The window ended before a page was full: older events were
+		// not searched. Continue strictly before the window's start.
+		page.Next = &eventlog.Cursor{Timestamp: from, ID: oldestCursorID}
+		p.SearchedFrom = from
 	}
 	for _, e := range page.Events {
 		p.Rows = append(p.Rows, h.row(e))
