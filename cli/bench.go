@@ -40,6 +40,16 @@ type benchOptions struct {
 	queryTime  time.Duration
 	format     string
 	seed       uint64
+	// loadOnly stops after the load (and the statistics refresh);
+	// queriesOnly skips the load, the raw limit and the Logger and
+	// measures an already-loaded database without writing to it.
+	loadOnly    bool
+	queriesOnly bool
+	// rawEvents is how many of the generated events the raw limit
+	// writes (0: all of them).
+	rawEvents int64
+	// bulk loads with pgstore's BulkLoad instead of Store.Insert.
+	bulk bool
 }
 
 func newBenchCmd(e *env) *cobra.Command {
@@ -65,11 +75,22 @@ func newBenchCmd(e *env) *cobra.Command {
 
 The database must be empty: bench refuses one that already holds events,
 so it never mixes its data with yours. It leaves the loaded events there;
-drop the database or schema when done. On PostgreSQL choose a schema with
+drop the database or schema when done.
+
+Large runs can be split: --load-only does step 1 (and the statistics
+refresh) and reports the load rate and disk use; --queries-only measures
+steps 4 and 5 on a database bench already loaded, writing nothing to it,
+as often as wanted. --raw-events limits step 2 to the first N events, so
+the raw limit of a 10,000,000-event load need not write 10,000,000 more.
+On PostgreSQL, --load-only --bulk fills the database several times faster
+with pgstore's BulkLoad (one transaction; secondary indexes rebuilt after
+the COPYs), storing exactly what Store.Insert would. On PostgreSQL choose a schema with
 search_path, e.g. postgres://postgres@localhost/test?search_path=bench.
 See docs/benchmarks.md for recorded runs.`,
 		Example: `  eventlog bench --db sqlite:/tmp/bench.db
-  eventlog bench --db 'postgres://postgres@localhost/test?search_path=bench' --events 100000 --format json`,
+  eventlog bench --db 'postgres://postgres@localhost/test?search_path=bench' --events 100000 --format json
+  eventlog bench --db sqlite:/tmp/tenm.db --events 10000000 --load-only
+  eventlog bench --db sqlite:/tmp/tenm.db --queries-only --runs 200`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
@@ -85,6 +106,14 @@ See docs/benchmarks.md for recorded runs.`,
 				return usageErrorf("invalid --query-time %v: must be positive", o.queryTime)
 			case o.format != "table" && o.format != "json":
 				return usageErrorf("invalid --format %q: must be table or json", o.format)
+			case o.loadOnly && o.queriesOnly:
+				return usageErrorf("--load-only and --queries-only exclude each other")
+			case o.bulk && !o.loadOnly:
+				return usageErrorf("--bulk is for --load-only: it measures a faster way to fill a database, not the store's write path")
+			case o.bulk && !strings.HasPrefix(e.databaseURL(), "postgres"):
+				return usageErrorf("--bulk needs a PostgreSQL --db (postgres://...), not %s", dial.Redact(e.databaseURL()))
+			case o.rawEvents < 0 || o.rawEvents > o.events:
+				return usageErrorf("invalid --raw-events %d: must be from 0 (all) to --events (%d)", o.rawEvents, o.events)
 			}
 			return runBench(cmd.Context(), e, o)
 		},
@@ -97,6 +126,10 @@ See docs/benchmarks.md for recorded runs.`,
 	f.DurationVar(&o.queryTime, "query-time", 10*time.Second, "most time spent on one query's runs (at least 5 runs are made)")
 	f.StringVar(&o.format, "format", "table", "report format: table or json")
 	f.Uint64Var(&o.seed, "seed", 1, "generator seed; equal seeds load equal events")
+	f.BoolVar(&o.loadOnly, "load-only", false, "only load the events (and refresh statistics), then report the load rate and disk use")
+	f.BoolVar(&o.queriesOnly, "queries-only", false, "only measure queries and disk use on a database bench already loaded; writes nothing")
+	f.BoolVar(&o.bulk, "bulk", false, "with --load-only on PostgreSQL: load with pgstore's BulkLoad (COPY, indexes rebuilt after) instead of Store.Insert; same stored data")
+	f.Int64Var(&o.rawEvents, "raw-events", 0, "events the raw limit writes (0: as many as --events)")
 	return cmd
 }
 
@@ -161,10 +194,15 @@ func runBench(ctx context.Context, e *env, o benchOptions) error {
 		return err
 	}
 	defer store.Close()
-	if page, err := store.Query(ctx, eventlog.Query{Limit: 1}); err != nil {
+	page, err := store.Query(ctx, eventlog.Query{Limit: 1})
+	if err != nil {
 		return err
-	} else if len(page.Events) > 0 {
-		return usageErrorf("--db %s already holds events; bench needs an empty database (or PostgreSQL schema) because it loads generated events into it", dial.Redact(url))
+	}
+	switch {
+	case o.queriesOnly && len(page.Events) == 0:
+		return usageErrorf("--db %s holds no events; --queries-only measures a database bench loaded before (run bench --load-only first)", dial.Redact(url))
+	case !o.queriesOnly && len(page.Events) > 0:
+		return usageErrorf("--db %s already holds events; bench needs an empty database (or PostgreSQL schema) because it loads generated events into it (--queries-only measures one it loaded before)", dial.Redact(url))
 	}
 	progress := func(format string, args ...any) {
 		if o.format == "table" {
@@ -172,21 +210,85 @@ func runBench(ctx context.Context, e *env, o benchOptions) error {
 		}
 	}
 	r := benchReport{Method: benchMethod, Machine: machine(), Database: dial.Redact(url), Events: o.events}
+	if o.queriesOnly {
+		r.Events = 0 // not loaded by this run; the disk figure counts them
+	} else {
+		if err := benchWrites(ctx, store, o, &r, progress); err != nil {
+			return err
+		}
+	}
+	if !o.loadOnly {
+		progress("queries, %d runs each", o.runs)
+		if r.Queries, err = benchQueries(ctx, store, o); err != nil {
+			return err
+		}
+	}
+	if r.Disk, err = diskUse(ctx, store, url); err != nil {
+		return fmt.Errorf("measuring disk use: %w", err)
+	}
+	r.PeakRSSBytes = peakRSS()
+	r.Took = time.Since(start).Round(time.Second).String()
+	if o.format == "json" {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	return r.print(e.stdout)
+}
 
-	progress("loading %d events with Store.Insert in batches of %d", o.events, o.batch)
+// benchWrites is the load, the raw limit and the Logger phases.
+func benchWrites(ctx context.Context, store eventlog.Store, o benchOptions, r *benchReport, progress func(string, ...any)) error {
+	how := "Store.Insert"
+	if o.bulk {
+		how = "pgstore BulkLoad"
+	}
+	progress("loading %d events with %s in batches of %d", o.events, how, o.batch)
 	g, err := gen.New(&gen.Config{Seed: o.seed, Events: o.events})
 	if err != nil {
 		return err
 	}
 	loadStart := time.Now()
-	for batch := range g.Batches(o.batch) {
-		if _, _, err := store.Insert(ctx, batch); err != nil {
-			return fmt.Errorf("loading: %w", err)
+	var loaded int64
+	step := max(o.events/20, 1)
+	var copied time.Duration
+	counted := func(yield func([]eventlog.Event) bool) {
+		defer func() { copied = time.Since(loadStart) }()
+		for batch := range g.Batches(o.batch) {
+			if !yield(batch) {
+				return
+			}
+			before := loaded
+			loaded += int64(len(batch))
+			if loaded/step != before/step && loaded < o.events {
+				d := time.Since(loadStart)
+				progress("loaded %d events in %v (%.0f events/s)", loaded, d.Round(time.Second), float64(loaded)/d.Seconds())
+			}
 		}
 	}
-	r.Ingest = append(r.Ingest, rate(fmt.Sprintf("Store.Insert, batches of %d", o.batch), o.events, time.Since(loadStart), "rollups maintained in the same transaction"))
+	if o.bulk {
+		ps, ok := store.(*pgstore.Store)
+		if !ok {
+			return usageErrorf("--bulk needs a PostgreSQL database, not %T", store)
+		}
+		if _, err := ps.BulkLoad(ctx, counted); err != nil {
+			return fmt.Errorf("loading: %w", err)
+		}
+		progress("copied and chained in %v; rollups and indexes rebuilt by %v", copied.Round(time.Second), time.Since(loadStart).Round(time.Second))
+		r.Ingest = append(r.Ingest, rate(fmt.Sprintf("pgstore BulkLoad, batches of %d", o.batch), o.events, time.Since(loadStart), "COPY with the secondary indexes rebuilt after, chain per batch, rollups at the end"))
+	} else {
+		for batch := range counted {
+			if _, _, err := store.Insert(ctx, batch); err != nil {
+				return fmt.Errorf("loading: %w", err)
+			}
+		}
+		r.Ingest = append(r.Ingest, rate(fmt.Sprintf("Store.Insert, batches of %d", o.batch), o.events, time.Since(loadStart), "rollups maintained in the same transaction"))
+	}
+	progress("refreshing statistics")
 	if err := settle(ctx, store); err != nil {
 		return fmt.Errorf("refreshing statistics after the load: %w", err)
+	}
+	if o.loadOnly {
+		return nil
 	}
 
 	progress("raw limit: the same rows into a bare table")
@@ -213,22 +315,7 @@ func runBench(ctx context.Context, e *env, o benchOptions) error {
 		res.Name = m.name
 		r.Ingest = append(r.Ingest, res)
 	}
-
-	progress("queries, %d runs each", o.runs)
-	if r.Queries, err = benchQueries(ctx, store, o); err != nil {
-		return err
-	}
-	if r.Disk, err = diskUse(ctx, store, url); err != nil {
-		return fmt.Errorf("measuring disk use: %w", err)
-	}
-	r.PeakRSSBytes = peakRSS()
-	r.Took = time.Since(start).Round(time.Second).String()
-	if o.format == "json" {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
-	}
-	return r.print(e.stdout)
+	return nil
 }
 
 func rate(name string, n int64, d time.Duration, note string) benchIngest {
@@ -248,7 +335,8 @@ func settle(ctx context.Context, store eventlog.Store) error {
 	var stmts []string
 	switch sq.Dialect() {
 	case "postgres":
-		stmts = []string{"VACUUM (ANALYZE) eventlog_events", "VACUUM (ANALYZE) eventlog_action_hours", "VACUUM (ANALYZE) eventlog_actors", "VACUUM (ANALYZE) eventlog_user_days"}
+		stmts = []string{"VACUUM (ANALYZE) eventlog_events", "VACUUM (ANALYZE) eventlog_action_hours", "VACUUM (ANALYZE) eventlog_action_days",
+			"VACUUM (ANALYZE) eventlog_actors", "VACUUM (ANALYZE) eventlog_user_days", "VACUUM (ANALYZE) eventlog_chain"}
 	case "mysql":
 		stmts = []string{"ANALYZE TABLE eventlog_events"}
 	}
@@ -267,6 +355,9 @@ func settle(ctx context.Context, store eventlog.Store) error {
 // these rows on this machine. It returns nil for a store it cannot
 // measure.
 func rawLimit(ctx context.Context, store eventlog.Store, o benchOptions) (*benchIngest, error) {
+	if o.rawEvents > 0 {
+		o.events = o.rawEvents // the first rawEvents of the same sequence
+	}
 	g, err := gen.New(&gen.Config{Seed: o.seed, Events: o.events})
 	if err != nil {
 		return nil, err
@@ -665,13 +756,17 @@ func (r benchReport) print(w io.Writer) error {
 		r.Machine.CPU, r.Machine.Cores, float64(r.Machine.MemoryBytes)/(1<<30), r.Machine.OS, r.Machine.GoVersion, r.Machine.LoadAverage)
 	fmt.Fprintf(tw, "method\t%s\n", r.Method)
 	fmt.Fprintf(tw, "took\t%s, bench process peak RSS %.0f MB\n\n", r.Took, float64(r.PeakRSSBytes)/1e6)
-	fmt.Fprintf(tw, "ingest\tevents\tseconds\tevents/s\tnote\n")
-	for _, i := range r.Ingest {
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.0f\t%s\n", i.Name, i.Events, i.Seconds, i.EventsPerSec, i.Note)
+	if len(r.Ingest) > 0 {
+		fmt.Fprintf(tw, "ingest\tevents\tseconds\tevents/s\tnote\n")
+		for _, i := range r.Ingest {
+			fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.0f\t%s\n", i.Name, i.Events, i.Seconds, i.EventsPerSec, i.Note)
+		}
 	}
-	fmt.Fprintf(tw, "\nquery at %d events\truns\trows\tp50 ms\tp95 ms\tp99 ms\n", r.Disk.Events)
-	for _, q := range r.Queries {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%.2f\t%.2f\n", q.Name, q.Runs, q.Rows, q.P50, q.P95, q.P99)
+	if len(r.Queries) > 0 {
+		fmt.Fprintf(tw, "\nquery at %d events\truns\trows\tp50 ms\tp95 ms\tp99 ms\n", r.Disk.Events)
+		for _, q := range r.Queries {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%.2f\t%.2f\n", q.Name, q.Runs, q.Rows, q.P50, q.P95, q.P99)
+		}
 	}
 	fmt.Fprintf(tw, "\ndisk\t%d bytes for %d events = %.0f bytes/event (%s)\n\n", r.Disk.Bytes, r.Disk.Events, r.Disk.BytesPerEvent, r.Disk.What)
 	return tw.Flush()

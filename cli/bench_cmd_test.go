@@ -73,11 +73,57 @@ func TestBenchUsage(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{
 		{"--events", "10"}, {"--batch", "0"}, {"--ingest-time", "0s"}, {"--runs", "0"}, {"--format", "xml"},
+		{"--load-only", "--queries-only"}, {"--raw-events", "-1"}, {"--events", "1000", "--raw-events", "1001"},
+		{"--bulk"}, {"--bulk", "--load-only"}, // SQLite
 	} {
 		b := setup(t)
 		if r := b.run(t, append([]string{"bench"}, args...)...); r.code != ExitUsage {
 			t.Errorf("bench %v: exit %d, want %d (stderr %q)", args, r.code, ExitUsage, r.stderr)
 		}
 		b.noFile(t)
+	}
+}
+
+// TestBenchSplitRun loads with --load-only, which reports only the load
+// and disk use, then measures the same database with --queries-only as
+// often as wanted without writing to it; --queries-only refuses an empty
+// database.
+func TestBenchSplitRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	if r := b.run(t, "bench", "--queries-only"); r.code != ExitUsage || !strings.Contains(r.stderr, "holds no events") {
+		t.Errorf("--queries-only on an empty database: exit %d, stderr %q; want a usage error saying it holds no events", r.code, r.stderr)
+	}
+	r := b.run(t, "bench", "--events", "3000", "--load-only", "--format", "json")
+	if r.code != 0 {
+		t.Fatalf("bench --load-only: exit %d, stderr %q", r.code, r.stderr)
+	}
+	var load benchReport
+	if err := json.Unmarshal([]byte(r.stdout), &load); err != nil {
+		t.Fatal(err)
+	}
+	if len(load.Ingest) != 1 || load.Ingest[0].Events != 3000 || !strings.Contains(load.Ingest[0].Name, "Store.Insert") || len(load.Queries) != 0 {
+		t.Errorf("--load-only reported ingest %+v and %d queries; want only the load of 3000", load.Ingest, len(load.Queries))
+	}
+	if load.Disk.Events != 3000 || load.Disk.Bytes <= 0 {
+		t.Errorf("--load-only disk %+v, want 3000 events", load.Disk)
+	}
+	for range 2 {
+		r := b.run(t, "bench", "--queries-only", "--runs", "5", "--query-time", "1s", "--format", "json")
+		if r.code != 0 {
+			t.Fatalf("bench --queries-only: exit %d, stderr %q", r.code, r.stderr)
+		}
+		var q benchReport
+		if err := json.Unmarshal([]byte(r.stdout), &q); err != nil {
+			t.Fatal(err)
+		}
+		if len(q.Ingest) != 0 || len(q.Queries) < 15 || q.Disk.Events != 3000 {
+			t.Errorf("--queries-only: ingest %+v, %d queries, %d events on disk; want no ingest, every query, the 3000 loaded events untouched", q.Ingest, len(q.Queries), q.Disk.Events)
+		}
+	}
+	// Table format: the split report prints what it has.
+	r = b.run(t, "bench", "--queries-only", "--runs", "5", "--query-time", "1s")
+	if r.code != 0 || strings.Contains(r.stdout, "ingest ") || !strings.Contains(r.stdout, "query at 3000 events") {
+		t.Errorf("bench --queries-only table: exit %d, stdout %q", r.code, r.stdout)
 	}
 }
