@@ -5,14 +5,18 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/internal/migrate"
 	"github.com/eventlog/eventlog/sqlitestore"
 )
 
@@ -207,5 +211,68 @@ func TestParseURL(t *testing.T) {
 		if _, _, err := sqlitestore.ParseURL(bad); err == nil {
 			t.Errorf("ParseURL(%q) succeeded, want an error", bad)
 		}
+	}
+}
+
+// TestUpgradeFromV1WithEvents migrates a file written by the first
+// release (schema version 1, events and rollups, no hash chain) to the
+// current schema: every old event is kept and readable, the next write
+// chains the old events with it, and the whole file then verifies.
+func TestUpgradeFromV1WithEvents(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v1.db")
+	db := rawDB(t, path)
+	v1 := fstest.MapFS{}
+	src, err := fs.ReadFile(sqlitestore.Migrations(), "001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1["001_init.sql"] = &fstest.MapFile{Data: src}
+	if n, err := migrate.Up(ctx, db, migrate.SQLite, v1); err != nil || n != 1 {
+		t.Fatalf("creating a version 1 file: %d, %v", n, err)
+	}
+	// Rows as release 1 wrote them, rollups included.
+	old := []string{
+		`INSERT INTO eventlog_events (id, ts, action, user_id, user_name, object_type, object_id, extra, context)
+			VALUES ('0193a6b2-7c3d-7e4f-8a9b-000000000001', 1764000000000000, 'SIGNED_UP', '42', 'alice', NULL, NULL, '{"plan":"pro"}', NULL)`,
+		`INSERT INTO eventlog_events (id, ts, action, user_id, user_name, object_type, object_id, extra, context)
+			VALUES ('0193a6b2-7c3d-7e4f-8a9b-000000000002', 1764000001000000, 'CREATED_WIDGET', '42', 'alice', 'widget', '17', '{}', '{"ip":"10.0.0.1"}')`,
+		`INSERT INTO eventlog_action_hours VALUES ('SIGNED_UP', 1763999600, 1), ('CREATED_WIDGET', 1763999600, 1)`,
+		`INSERT INTO eventlog_action_days VALUES ('SIGNED_UP', 1763942400, 1), ('CREATED_WIDGET', 1763942400, 1)`,
+		`INSERT INTO eventlog_action_counts VALUES ('SIGNED_UP', 1), ('CREATED_WIDGET', 1)`,
+		`INSERT INTO eventlog_actors VALUES ('42', 1764000000000000, 1764000001000000)`,
+		`INSERT INTO eventlog_user_days VALUES (1763942400, '42')`,
+	}
+	for _, q := range old {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	if _, err := sqlitestore.Open(ctx, path, nil); !errors.Is(err, eventlog.ErrSchemaOutdated) {
+		t.Fatalf("Open of a version 1 file: %v; want ErrSchemaOutdated", err)
+	}
+	s, err := sqlitestore.Open(ctx, path, &sqlitestore.Options{Migrate: true})
+	if err != nil {
+		t.Fatalf("Open with Migrate: %v", err)
+	}
+	defer s.Close()
+	e, err := s.Get(ctx, "0193a6b2-7c3d-7e4f-8a9b-000000000002")
+	if err != nil || e.Action != "CREATED_WIDGET" || e.Context == nil || e.Context.IP != "10.0.0.1" {
+		t.Fatalf("old event after migration: %+v, %v", e, err)
+	}
+	if _, _, err := s.Insert(ctx, []eventlog.Event{{ID: "0193a6b2-7c3d-7e4f-8a9b-000000000003",
+		Timestamp: time.UnixMicro(1764000002000000).UTC(), Action: "PAID", Extra: []byte(`{}`)}}); err != nil {
+		t.Fatalf("first write after migration: %v", err)
+	}
+	res, err := eventlog.Verify(ctx, s, nil)
+	if err != nil || !res.OK || res.Checked != 3 {
+		t.Fatalf("Verify after migration and one write = %+v, %v; want all 3 events verified", res, err)
+	}
+	acts, err := s.Actions(ctx)
+	if err != nil || len(acts) != 3 {
+		t.Fatalf("Actions after migration = %v, %v; want the two old actions and PAID", acts, err)
 	}
 }
