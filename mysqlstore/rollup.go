@@ -109,8 +109,9 @@ var hourSums = func() string {
 	return strings.Join(parts, ", ")
 }()
 
-// ActiveUsers returns the number of distinct users per day or hour from
-// the user-days rollup (one row per user and day, with a bit per hour).
+// ActiveUsers returns the number of distinct users per day from the
+// per-day count eventlog_active_days, or per hour from the user-days
+// rollup (one row per user and day, with a bit per hour).
 func (s *Store) ActiveUsers(ctx context.Context, q eventlog.SeriesQuery) ([]eventlog.Bucket, error) {
 	if err := s.check(); err != nil {
 		return nil, err
@@ -122,8 +123,10 @@ func (s *Store) ActiveUsers(ctx context.Context, q eventlog.SeriesQuery) ([]even
 	d1 := floorDiv(q.Until.UnixMicro()-1, usPerDay)
 	counts := map[int64]int64{}
 	if q.Interval == eventlog.Day {
+		// One row a day, kept by triggers (migration 004); a day whose
+		// users were all pruned or forgotten keeps a row of 0.
 		rows, err := s.db.QueryContext(ctx,
-			"SELECT day, COUNT(*) FROM eventlog_user_days WHERE day >= ? AND day <= ? GROUP BY day", d0, d1)
+			"SELECT day, users FROM eventlog_active_days WHERE day >= ? AND day <= ?", d0, d1)
 		if err != nil {
 			return nil, wrap("active users", err)
 		}

@@ -262,8 +262,9 @@ func (s *Store) Series(ctx context.Context, q eventlog.SeriesQuery) ([]eventlog.
 	return eventlog.FillSeries(q, counts), nil
 }
 
-// ActiveUsers returns distinct users per bucket from eventlog_user_days,
-// whose hour bit sets answer hourly buckets without touching events.
+// ActiveUsers returns distinct users per bucket: by day from the per-day
+// count eventlog_active_days, by hour from eventlog_user_days, whose hour
+// bit sets answer hourly buckets without touching events.
 func (s *Store) ActiveUsers(ctx context.Context, q eventlog.SeriesQuery) ([]eventlog.Bucket, error) {
 	var sql string
 	args := []any{q.Since.Unix(), q.Until.Unix()}
@@ -273,7 +274,8 @@ func (s *Store) ActiveUsers(ctx context.Context, q eventlog.SeriesQuery) ([]even
 			AND hours & (1 << h) <> 0 AND day + h * 3600 >= $1 AND day + h * 3600 < $2
 			GROUP BY 1`
 	} else {
-		sql = `SELECT day, count(*) FROM eventlog_user_days WHERE day >= $1 AND day < $2 GROUP BY day`
+		// One row a day, kept by triggers (migration 004).
+		sql = `SELECT day, users FROM eventlog_active_days WHERE day >= $1 AND day < $2`
 	}
 	counts, err := s.buckets(ctx, sql, args)
 	if err != nil {

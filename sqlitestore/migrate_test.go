@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -274,5 +275,30 @@ func TestUpgradeFromV1WithEvents(t *testing.T) {
 	acts, err := s.Actions(ctx)
 	if err != nil || len(acts) != 3 {
 		t.Fatalf("Actions after migration = %v, %v; want the two old actions and PAID", acts, err)
+	}
+	// Migration 004 counted the old user-day; later writes add to it.
+	day := eventlog.SeriesQuery{Interval: eventlog.Day, Since: time.Unix(1763942400, 0), Until: time.Unix(1763942400+86400, 0)}
+	if err := day.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	active := func() int64 {
+		t.Helper()
+		bs, err := s.ActiveUsers(ctx, day)
+		if err != nil || len(bs) != 1 {
+			t.Fatalf("ActiveUsers = %v, %v", bs, err)
+		}
+		return bs[0].Count
+	}
+	if n := active(); n != 1 {
+		t.Errorf("active users of the old day after migration = %d, want 1 (user 42)", n)
+	}
+	for i, u := range []string{"42", "43"} {
+		if _, _, err := s.Insert(ctx, []eventlog.Event{{ID: fmt.Sprintf("0193a6b2-7c3d-7e4f-8a9b-00000000001%d", i),
+			Timestamp: time.UnixMicro(1764000003000000).UTC(), Action: "PAID", User: &eventlog.User{ID: u}, Extra: []byte(`{}`)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := active(); n != 2 {
+		t.Errorf("active users after events of users 42 and 43 = %d, want 2", n)
 	}
 }

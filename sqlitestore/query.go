@@ -275,9 +275,11 @@ func (s *Store) Series(ctx context.Context, q eventlog.SeriesQuery) ([]eventlog.
 	return eventlog.FillSeries(q, counts), nil
 }
 
-// ActiveUsers counts distinct users per bucket: from the user-days rollup
-// for days; for hours, which that rollup cannot answer, from the events
-// in the range through the (ts, id) index.
+// ActiveUsers counts distinct users per bucket: for days from the
+// per-day count eventlog_active_days (one row a day, kept equal to the
+// day's eventlog_user_days rows by triggers, migration 004); for hours,
+// which the rollups cannot answer, from the events in the range through
+// the (ts, id) index.
 func (s *Store) ActiveUsers(ctx context.Context, q eventlog.SeriesQuery) ([]eventlog.Bucket, error) {
 	var counts map[int64]int64
 	var err error
@@ -287,7 +289,7 @@ func (s *Store) ActiveUsers(ctx context.Context, q eventlog.SeriesQuery) ([]even
 			FROM eventlog_events WHERE ts >= ?2 AND ts < ?3 AND user_id IS NOT NULL GROUP BY h`,
 			[]any{hourMicros, q.Since.UnixMicro(), q.Until.UnixMicro()}, eventlog.Hour)
 	} else {
-		counts, err = s.bucketCounts(ctx, `SELECT day, count(*) FROM eventlog_user_days WHERE day >= ? AND day < ? GROUP BY day`,
+		counts, err = s.bucketCounts(ctx, `SELECT day, users FROM eventlog_active_days WHERE day >= ? AND day < ?`,
 			[]any{q.Since.Unix(), q.Until.Unix()}, eventlog.Day)
 	}
 	if err != nil {

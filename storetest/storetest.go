@@ -41,6 +41,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) eventlog.Store) {
 		{"Stats", testStats},
 		{"Series", testSeries},
 		{"ActiveUsers", testActiveUsers},
+		{"ActiveUsersAcrossBatches", testActiveUsersAcrossBatches},
 		{"ReadAfter", testReadAfter},
 		{"ForgetUser", testForgetUser},
 		{"Prune", testPrune},
@@ -656,6 +657,46 @@ func testActiveUsers(t *testing.T, s eventlog.Store) {
 		if d := cmp.Diff(modelSeries(events, q, true), got); d != "" {
 			t.Errorf("%s: ActiveUsers (-want +got):\n%s", name, d)
 		}
+	}
+}
+
+// testActiveUsersAcrossBatches checks the daily active users that a
+// store keeps as a rollup: batches interleaved in time, so a user's day
+// is met again by later batches, and batches that repeat stored events,
+// must count each user once per day.
+func testActiveUsersAcrossBatches(t *testing.T, s eventlog.Store) {
+	ctx := ctxT(t)
+	events := normalized(t, queryFixture(240))
+	var odd, even []eventlog.Event
+	for i, e := range events {
+		if i%2 == 0 {
+			even = append(even, e)
+		} else {
+			odd = append(odd, e)
+		}
+	}
+	mustInsert(t, ctx, s, even[:60])
+	mustInsert(t, ctx, s, odd)
+	mustInsert(t, ctx, s, append(even[40:], odd[:30]...)) // 20 + 30 stored already
+	first := events[len(events)-1].Timestamp
+	q := eventlog.SeriesQuery{Interval: eventlog.Day, Since: first.Add(-24 * time.Hour), Until: base.Add(24 * time.Hour)}
+	if err := q.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ActiveUsers(ctx, q)
+	if err != nil {
+		t.Fatalf("ActiveUsers: %v", err)
+	}
+	want := modelSeries(events, q, true)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("ActiveUsers by day (-want +got):\n%s", d)
+	}
+	var busy bool
+	for _, b := range want {
+		busy = busy || b.Count > 1
+	}
+	if !busy {
+		t.Fatal("no day has two users; the fixture tests nothing")
 	}
 }
 

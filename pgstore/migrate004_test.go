@@ -1,0 +1,99 @@
+package pgstore_test
+
+import (
+	"context"
+	"database/sql"
+	"io/fs"
+	"net/url"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver for the version 3 set-up
+
+	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/internal/migrate"
+	"github.com/eventlog/eventlog/pgstore"
+)
+
+// TestMigration004BackfillsActiveDays upgrades a schema at version 3
+// holding user-day rows: migration 004 counts them per day, and the
+// triggers then keep the count as events arrive.
+func TestMigration004BackfillsActiveDays(t *testing.T) {
+	t.Parallel()
+	base, schema := newSchema(t)
+	ctx := context.Background()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qv := u.Query()
+	qv.Set("search_path", schema)
+	u.RawQuery = qv.Encode()
+	db, err := sql.Open("pgx", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	v3 := fstest.MapFS{}
+	for _, name := range []string{"001_init.sql", "002_chain.sql", "003_action_days.sql"} {
+		b, err := fs.ReadFile(pgstore.Migrations(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v3[name] = &fstest.MapFile{Data: b}
+	}
+	if n, err := migrate.Up(ctx, db, migrate.Postgres, v3); err != nil || n != 3 {
+		t.Fatalf("creating a version 3 schema: %d, %v", n, err)
+	}
+	day0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	day1 := day0.Add(24 * time.Hour)
+	if _, err := db.ExecContext(ctx, `INSERT INTO eventlog_user_days (day, user_id, hours) VALUES ($1, 'a', 1), ($1, 'b', 2), ($2, 'a', 4)`,
+		day0.Unix(), day1.Unix()); err != nil {
+		t.Fatal(err)
+	}
+	s, err := pgstore.Open(ctx, base, &pgstore.Options{Schema: schema, Migrate: true})
+	if err != nil {
+		t.Fatalf("Open with Migrate: %v", err)
+	}
+	defer s.Close()
+	q := eventlog.SeriesQuery{Interval: eventlog.Day, Since: day0, Until: day1.Add(48 * time.Hour)}
+	if err := q.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, want ...int64) {
+		t.Helper()
+		got, err := s.ActiveUsers(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var counts []int64
+		for _, b := range got {
+			counts = append(counts, b.Count)
+		}
+		if d := cmp.Diff(want, counts); d != "" {
+			t.Errorf("%s: active users per day (-want +got):\n%s", what, d)
+		}
+	}
+	check("after migration", 2, 1, 0)
+	var events []eventlog.Event
+	for _, e := range []struct {
+		user string
+		at   time.Time
+	}{{"b", day1.Add(time.Hour)}, {"b", day1.Add(2 * time.Hour)}, {"a", day1.Add(3 * time.Hour)}, {"c", day1.Add(24 * time.Hour)}} {
+		ev := eventlog.Event{Action: "SEEN", User: &eventlog.User{ID: e.user}, Timestamp: e.at}
+		if err := ev.Normalize(e.at); err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, ev)
+	}
+	if _, _, err := s.Insert(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	check("after inserting", 2, 2, 1)
+	if _, err := s.ForgetUser(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	check("after forgetting a", 1, 1, 1)
+}
