@@ -72,6 +72,13 @@ func lockInserts(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
+// insertEventsHead and insertEventsRow build the multi-row INSERT of
+// events (arguments from eventArgs), for Insert and BulkLoad alike.
+const (
+	insertEventsHead = "INSERT INTO eventlog_events (id, ts, action, user_id, user_name, user_key, object_type, object_id, type_key, object_key, extra, context) VALUES "
+	insertEventsRow  = "(?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
 func insertTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event) ([]eventlog.Event, []bool, error) {
 	if err := lockInserts(ctx, tx); err != nil {
 		return nil, nil, err
@@ -94,8 +101,7 @@ func insertTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event) ([]event
 
 	stored := make([]eventlog.Event, len(events))
 	inserted := make([]bool, len(events))
-	rows := newMultiInsert("INSERT INTO eventlog_events (id, ts, action, user_id, user_name, user_key, object_type, object_id, type_key, object_key, extra, context) VALUES ",
-		"(?,?,?,?,?,?,?,?,?,?,?,?)", "")
+	rows := newMultiInsert(insertEventsHead, insertEventsRow, "")
 	roll := newRollups()
 	for i, e := range events {
 		if j := first[e.ID]; j != i {

@@ -46,6 +46,8 @@ type Options struct {
 type Store struct {
 	db     *sql.DB
 	closed atomic.Bool
+	// testBulkHook, set by tests only, fails BulkLoad at a stage.
+	testBulkHook func(stage string) error
 }
 
 var (
