@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -72,7 +73,9 @@ func browserFixture() []eventlog.Event {
 func TestBrowser(t *testing.T) {
 	t.Parallel()
 	chrome := chromium(t)
-	b := setup(t, setupOpts{events: browserFixture()})
+	// A search budget of 100 events makes a search of the 401 events
+	// take several windows.
+	b := setup(t, setupOpts{events: browserFixture(), cfg: func(c *Config) { c.SearchBudget = 100 }})
 
 	actx, cancel := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
@@ -208,6 +211,47 @@ func TestBrowser(t *testing.T) {
 	do("events page with the hostile event", chromedp.Navigate(b.base+"events?q=mallory"), chromedp.WaitVisible(chromedp.CSS("table.events")))
 	if !eval(`window.pwned === undefined`) {
 		t.Error("a hostile event ran script")
+	}
+
+	// Search: each page searches a window of about 100 events and says
+	// where it stopped; following Older to the end finds every match
+	// (the 50 PAID events, in EUR) exactly once.
+	do("searching", chromedp.Navigate(b.base+"events"), chromedp.WaitVisible(chromedp.CSS("#q")),
+		chromedp.SendKeys(chromedp.CSS("#q"), "eur"), chromedp.Click(chromedp.CSS("#filters button[type=submit]")))
+	wait("the search notice", `location.search.includes("q=eur") && document.getElementById("searched-from") !== null`)
+	seen := map[string]bool{}
+	for pages := 1; ; pages++ {
+		ids, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("table.events td.ts a")].map(a => a.getAttribute("href"))`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			if seen[id] {
+				t.Errorf("search page %d shows %s again", pages, id)
+			}
+			seen[id] = true
+		}
+		if !eval(`[...document.querySelectorAll("table.events a.action")].every(a => a.textContent === "PAID")`) {
+			t.Errorf("search page %d shows an event without eur", pages)
+		}
+		if !eval(`document.querySelector("a[rel=next]") !== null`) {
+			if eval(`document.getElementById("searched-from") !== null`) {
+				t.Error("the last search page still says older events were not searched")
+			}
+			break
+		}
+		if pages > 20 {
+			t.Fatal("search pages do not end")
+		}
+		before, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.search`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		do("searching older", chromedp.Click(chromedp.CSS(`a[rel=next]`)))
+		wait("the older search page", `location.search !== `+strconv.Quote(before))
+	}
+	if len(seen) != 50 {
+		t.Errorf("following the search to its end found %d events, want the 50 PAID ones", len(seen))
 	}
 
 	// Dashboard: both charts draw a canvas.
