@@ -29,8 +29,9 @@ var bulkTables = []string{"eventlog_events", "eventlog_chain", "eventlog_chain_c
 	"eventlog_action_hours", "eventlog_action_days", "eventlog_actors", "eventlog_user_days", "eventlog_active_days"}
 
 // bulkRollupRows is how many rollup rows a bulk load sums in memory over
-// many batches before it upserts them, as Insert does for one batch.
-const bulkRollupRows = 50_000
+// many batches (about 100 MB) before it upserts them, as Insert does for
+// one batch. Fewer, larger flushes write each actor row fewer times.
+const bulkRollupRows = 1_000_000
 
 // BulkLoad fills an empty store with many events, in order, several times
 // faster than Insert. It drops the non-unique secondary indexes of
@@ -114,7 +115,11 @@ func (s *Store) bulkLoad(ctx context.Context, conn *sql.Conn, batches iter.Seq[[
 	if err := s.bulkHook("dropped"); err != nil {
 		return 0, s.bulkCleanup(ctx, conn, false, err)
 	}
-	n, err := bulkInsert(ctx, conn, batches)
+	flushAt := bulkRollupRows
+	if s.testRollupRows > 0 {
+		flushAt = s.testRollupRows
+	}
+	n, err := bulkInsert(ctx, conn, batches, flushAt)
 	if err != nil {
 		return 0, s.bulkCleanup(ctx, conn, false, err)
 	}
@@ -137,8 +142,9 @@ func (s *Store) bulkHook(stage string) error {
 }
 
 // bulkInsert writes every batch in one transaction, holding the insert
-// lock, with Insert's code for rows, chain and rollups.
-func bulkInsert(ctx context.Context, conn *sql.Conn, batches iter.Seq[[]eventlog.Event]) (int64, error) {
+// lock, with Insert's code for rows, chain and rollups, upserting the
+// rollups when they reach flushAt rows.
+func bulkInsert(ctx context.Context, conn *sql.Conn, batches iter.Seq[[]eventlog.Event], flushAt int) (int64, error) {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
@@ -187,7 +193,7 @@ func bulkInsert(ctx context.Context, conn *sql.Conn, batches iter.Seq[[]eventlog
 		if err := chainTx(ctx, tx, events, inserted); err != nil {
 			return 0, err
 		}
-		if roll.rows() >= bulkRollupRows {
+		if roll.rows() >= flushAt {
 			if err := roll.write(ctx, tx); err != nil {
 				return 0, fmt.Errorf("rollups: %w", err)
 			}

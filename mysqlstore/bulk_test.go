@@ -114,6 +114,9 @@ func TestBulkLoadEqualsInsert(t *testing.T) {
 		}
 		want += int64(len(b))
 	}
+	// Rollups upserted several times during the load, as they would be
+	// every million rollup rows at 10,000,000 events.
+	mysqlstore.SetBulkRollupRows(bulk, 700)
 	n, err := bulk.BulkLoad(ctx, genBatches(t, cfg, 500))
 	if err != nil {
 		t.Fatalf("BulkLoad: %v", err)

@@ -7,3 +7,7 @@ func SetBulkHook(s *Store, fn func(stage string) error) { s.testBulkHook = fn }
 // BulkIndexesKey is the eventlog_settings key of the dropped index
 // definitions.
 const BulkIndexesKey = bulkIndexesKey
+
+// SetBulkRollupRows makes s's BulkLoad upsert its summed rollups every n
+// rows instead of every bulkRollupRows.
+func SetBulkRollupRows(s *Store, n int) { s.testRollupRows = n }

@@ -48,6 +48,8 @@ type Store struct {
 	closed atomic.Bool
 	// testBulkHook, set by tests only, fails BulkLoad at a stage.
 	testBulkHook func(stage string) error
+	// testRollupRows, set by tests only, replaces bulkRollupRows.
+	testRollupRows int
 }
 
 var (
