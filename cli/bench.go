@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -25,6 +26,7 @@ import (
 	"github.com/eventlog/eventlog"
 	"github.com/eventlog/eventlog/dial"
 	"github.com/eventlog/eventlog/internal/gen"
+	"github.com/eventlog/eventlog/mysqlstore"
 	"github.com/eventlog/eventlog/pgstore"
 	"github.com/eventlog/eventlog/sqlitestore"
 )
@@ -48,7 +50,8 @@ type benchOptions struct {
 	// rawEvents is how many of the generated events the raw limit
 	// writes (0: all of them).
 	rawEvents int64
-	// bulk loads with pgstore's BulkLoad instead of Store.Insert.
+	// bulk loads with the store's BulkLoad (pgstore, mysqlstore)
+	// instead of Store.Insert.
 	bulk bool
 }
 
@@ -82,14 +85,17 @@ refresh) and reports the load rate and disk use; --queries-only measures
 steps 4 and 5 on a database bench already loaded, writing nothing to it,
 as often as wanted. --raw-events limits step 2 to the first N events, so
 the raw limit of a 10,000,000-event load need not write 10,000,000 more.
-On PostgreSQL, --load-only --bulk fills the database several times faster
-with pgstore's BulkLoad (one transaction; secondary indexes rebuilt after
-the COPYs), storing exactly what Store.Insert would. On PostgreSQL choose a schema with
+On PostgreSQL and MySQL/MariaDB, --load-only --bulk fills the database
+several times faster with the store's BulkLoad (one transaction; on
+PostgreSQL COPY with the secondary indexes rebuilt after, on MySQL the
+non-unique indexes dropped before and rebuilt after), storing exactly what
+Store.Insert would. On PostgreSQL choose a schema with
 search_path, e.g. postgres://postgres@localhost/test?search_path=bench.
 See docs/benchmarks.md for recorded runs.`,
 		Example: `  eventlog bench --db sqlite:/tmp/bench.db
   eventlog bench --db 'postgres://postgres@localhost/test?search_path=bench' --events 100000 --format json
   eventlog bench --db sqlite:/tmp/tenm.db --events 10000000 --load-only
+  eventlog bench --db mysql://root@localhost:3306/tenm --events 10000000 --load-only --bulk
   eventlog bench --db sqlite:/tmp/tenm.db --queries-only --runs 200`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -110,8 +116,8 @@ See docs/benchmarks.md for recorded runs.`,
 				return usageErrorf("--load-only and --queries-only exclude each other")
 			case o.bulk && !o.loadOnly:
 				return usageErrorf("--bulk is for --load-only: it measures a faster way to fill a database, not the store's write path")
-			case o.bulk && !strings.HasPrefix(e.databaseURL(), "postgres"):
-				return usageErrorf("--bulk needs a PostgreSQL --db (postgres://...), not %s", dial.Redact(e.databaseURL()))
+			case o.bulk && !slices.ContainsFunc([]string{"postgres:", "postgresql:", "mysql:", "mariadb:"}, func(p string) bool { return strings.HasPrefix(e.databaseURL(), p) }):
+				return usageErrorf("--bulk needs a PostgreSQL or MySQL/MariaDB --db (postgres://..., mysql://...), not %s", dial.Redact(e.databaseURL()))
 			case o.rawEvents < 0 || o.rawEvents > o.events:
 				return usageErrorf("invalid --raw-events %d: must be from 0 (all) to --events (%d)", o.rawEvents, o.events)
 			}
@@ -128,7 +134,7 @@ See docs/benchmarks.md for recorded runs.`,
 	f.Uint64Var(&o.seed, "seed", 1, "generator seed; equal seeds load equal events")
 	f.BoolVar(&o.loadOnly, "load-only", false, "only load the events (and refresh statistics), then report the load rate and disk use")
 	f.BoolVar(&o.queriesOnly, "queries-only", false, "only measure queries and disk use on a database bench already loaded; writes nothing")
-	f.BoolVar(&o.bulk, "bulk", false, "with --load-only on PostgreSQL: load with pgstore's BulkLoad (COPY, indexes rebuilt after) instead of Store.Insert; same stored data")
+	f.BoolVar(&o.bulk, "bulk", false, "with --load-only on PostgreSQL or MySQL/MariaDB: load with the store's BulkLoad (one transaction, indexes rebuilt after) instead of Store.Insert; same stored data")
 	f.Int64Var(&o.rawEvents, "raw-events", 0, "events the raw limit writes (0: as many as --events)")
 	return cmd
 }
@@ -189,7 +195,8 @@ const benchMethod = "events from internal/gen (seed --seed); load = Store.Insert
 func runBench(ctx context.Context, e *env, o benchOptions) error {
 	start := time.Now()
 	url := e.databaseURL()
-	store, err := dial.Open(ctx, url, dial.Options{Migrate: true})
+	// --queries-only writes nothing, not even a migration.
+	store, err := dial.Open(ctx, url, dial.Options{Migrate: !o.queriesOnly})
 	if err != nil {
 		return err
 	}
@@ -239,8 +246,19 @@ func runBench(ctx context.Context, e *env, o benchOptions) error {
 // benchWrites is the load, the raw limit and the Logger phases.
 func benchWrites(ctx context.Context, store eventlog.Store, o benchOptions, r *benchReport, progress func(string, ...any)) error {
 	how := "Store.Insert"
+	var bulk interface {
+		BulkLoad(context.Context, iter.Seq[[]eventlog.Event]) (int64, error)
+	}
+	bulkNote := ""
 	if o.bulk {
-		how = "pgstore BulkLoad"
+		switch s := store.(type) {
+		case *pgstore.Store:
+			bulk, how, bulkNote = s, "pgstore BulkLoad", "COPY with the secondary indexes rebuilt after, chain per batch, rollups at the end"
+		case *mysqlstore.Store:
+			bulk, how, bulkNote = s, "mysqlstore BulkLoad", "multi-row INSERTs in one transaction, non-unique indexes rebuilt after, chain per batch, rollups summed over batches"
+		default:
+			return usageErrorf("--bulk needs a PostgreSQL or MySQL/MariaDB database, not %T", store)
+		}
 	}
 	progress("loading %d events with %s in batches of %d", o.events, how, o.batch)
 	g, err := gen.New(&gen.Config{Seed: o.seed, Events: o.events})
@@ -265,16 +283,12 @@ func benchWrites(ctx context.Context, store eventlog.Store, o benchOptions, r *b
 			}
 		}
 	}
-	if o.bulk {
-		ps, ok := store.(*pgstore.Store)
-		if !ok {
-			return usageErrorf("--bulk needs a PostgreSQL database, not %T", store)
-		}
-		if _, err := ps.BulkLoad(ctx, counted); err != nil {
+	if bulk != nil {
+		if _, err := bulk.BulkLoad(ctx, counted); err != nil {
 			return fmt.Errorf("loading: %w", err)
 		}
-		progress("copied and chained in %v; rollups and indexes rebuilt by %v", copied.Round(time.Second), time.Since(loadStart).Round(time.Second))
-		r.Ingest = append(r.Ingest, rate(fmt.Sprintf("pgstore BulkLoad, batches of %d", o.batch), o.events, time.Since(loadStart), "COPY with the secondary indexes rebuilt after, chain per batch, rollups at the end"))
+		progress("written and chained in %v; rollups and indexes done by %v", copied.Round(time.Second), time.Since(loadStart).Round(time.Second))
+		r.Ingest = append(r.Ingest, rate(fmt.Sprintf("%s, batches of %d", how, o.batch), o.events, time.Since(loadStart), bulkNote))
 	} else {
 		for batch := range counted {
 			if _, _, err := store.Insert(ctx, batch); err != nil {
