@@ -79,6 +79,41 @@ const chainHeadSQL = `SELECT
 	(SELECT hash FROM eventlog_chain_checkpoint WHERE before_seq = $1),
 	EXISTS (SELECT 1 FROM eventlog_chain_checkpoint WHERE before_seq = $2)`
 
+// chainHead is what chainHeadSQL reads: where the next chained event
+// links to.
+type chainHead struct {
+	lastSeq, tailSeq   *int64
+	lastHash, tailHash []byte
+	pending            bool // events stored before migration 002 wait
+}
+
+func (h *chainHead) scan(scan func(...any) error) error {
+	return scan(&h.lastSeq, &h.lastHash, &h.tailSeq, &h.tailHash, &h.pending)
+}
+
+// start returns the hash and seq the next chained event links to, and
+// the seq after which no row is chained yet.
+func (h *chainHead) start() (prev [32]byte, prevSeq, from int64) {
+	if h.lastSeq != nil {
+		prevSeq, from = *h.lastSeq, *h.lastSeq
+		copy(prev[:], h.lastHash)
+	}
+	if h.tailSeq != nil {
+		prevSeq = *h.tailSeq
+		copy(prev[:], h.tailHash)
+	}
+	return prev, prevSeq, from
+}
+
+// insertChainSQL writes chain rows given as arrays (seq, user_digest,
+// prev, hash); moveTailSQL moves the pruned-tail checkpoint to the first
+// event chained after it.
+const (
+	insertChainSQL = `INSERT INTO eventlog_chain (seq, user_digest, prev, hash)
+		SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::bytea[])`
+	moveTailSQL = `UPDATE eventlog_chain_checkpoint SET before_seq = $1 WHERE before_seq = $2`
+)
+
 // chain covers the events this transaction inserted (ids in inserted)
 // with the hash chain. The transaction holds the writers' lock (every
 // insert path takes it first), so the head cannot move underneath.
@@ -86,35 +121,20 @@ func chain(ctx context.Context, tx chainTx, events []eventlog.Event, inserted ma
 	if len(inserted) == 0 {
 		return nil
 	}
-	var lastSeq, tailSeq *int64
-	var lastHash, tailHash []byte
-	var pending bool
-	head := func() error {
-		return tx.query(ctx, chainHeadSQL, []any{eventlog.ChainTail, backfillBefore}, func(scan func(...any) error) error {
-			return scan(&lastSeq, &lastHash, &tailSeq, &tailHash, &pending)
-		})
-	}
-	if err := head(); err != nil {
+	var h chainHead
+	if err := tx.query(ctx, chainHeadSQL, []any{eventlog.ChainTail, backfillBefore}, h.scan); err != nil {
 		return fmt.Errorf("reading the chain head: %w", err)
 	}
-	if pending {
+	if h.pending {
 		if err := backfill(ctx, tx); err != nil {
 			return fmt.Errorf("chaining the events stored before migration 002: %w", err)
 		}
-		if err := head(); err != nil {
+		h = chainHead{}
+		if err := tx.query(ctx, chainHeadSQL, []any{eventlog.ChainTail, backfillBefore}, h.scan); err != nil {
 			return fmt.Errorf("reading the chain head: %w", err)
 		}
 	}
-	var prev [32]byte
-	var prevSeq, from int64
-	if lastSeq != nil {
-		prevSeq, from = *lastSeq, *lastSeq
-		copy(prev[:], lastHash)
-	}
-	if tailSeq != nil {
-		prevSeq = *tailSeq
-		copy(prev[:], tailHash)
-	}
+	prev, prevSeq, from := h.start()
 	byID := make(map[string]int, len(inserted))
 	for i, e := range events {
 		if inserted[e.ID] {
@@ -158,12 +178,11 @@ func chain(ctx context.Context, tx chainTx, events []eventlog.Event, inserted ma
 	if len(seqs) != len(byID) {
 		return fmt.Errorf("found %d of the %d new rows to chain", len(seqs), len(byID))
 	}
-	if err := tx.exec(ctx, `INSERT INTO eventlog_chain (seq, user_digest, prev, hash)
-		SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::bytea[])`, seqs, uds, prevs, hashes); err != nil {
+	if err := tx.exec(ctx, insertChainSQL, seqs, uds, prevs, hashes); err != nil {
 		return fmt.Errorf("chaining: %w", err)
 	}
-	if tailSeq != nil {
-		if err := tx.exec(ctx, `UPDATE eventlog_chain_checkpoint SET before_seq = $1 WHERE before_seq = $2`, seqs[0], eventlog.ChainTail); err != nil {
+	if h.tailSeq != nil {
+		if err := tx.exec(ctx, moveTailSQL, seqs[0], eventlog.ChainTail); err != nil {
 			return fmt.Errorf("moving the chain checkpoint: %w", err)
 		}
 	}

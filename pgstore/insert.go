@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/eventlog/eventlog"
 )
@@ -78,6 +80,14 @@ const rollupArraysSQL = `WITH b AS (
 	SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[]) AS u(ts, action, user_id)
 )` + rollupTail + `
 SELECT count(*) FROM b`
+
+// rollupRangeSQL is rollupArraysSQL that also returns the lowest and
+// highest seq after $4 and how many rows lie there: when they are exactly
+// the rows a COPY just wrote, their seqs are known without reading them.
+const rollupRangeSQL = `WITH b AS (
+	SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[]) AS u(ts, action, user_id)
+)` + rollupTail + `
+SELECT min(seq), max(seq), count(*) FROM eventlog_events WHERE seq > $4`
 
 var copyColumns = []string{"id", "ts", "action", "user_id", "user_name", "object_type", "object_id", "extra", "context"}
 
@@ -257,11 +267,110 @@ func insertArrays(ctx context.Context, q queryer, b *batch) (map[string]bool, er
 	return collectIDs(rows)
 }
 
-// insertCopy writes a batch in one transaction: under the writers' lock it
-// reads the events whose ids are already stored, COPYs the others straight
-// into eventlog_events (COPY's multi-row insert, not a staging table and a
-// per-row INSERT … ON CONFLICT), and updates the rollups for them.
+// insertCopy writes a batch of 16 or more events: optimistically, as if
+// none of its ids were stored (insertFresh), and when one was, again in
+// a transaction that reads the stored ones first (insertChecked).
 func (s *Store) insertCopy(ctx context.Context, b *batch) (map[string]bool, map[string]eventlog.Event, error) {
+	inserted, ok, err := s.insertFresh(ctx, b)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ok {
+		return inserted, map[string]eventlog.Event{}, nil
+	}
+	return s.insertChecked(ctx, b)
+}
+
+// insertFresh COPYs all of b's unique events straight into
+// eventlog_events in one transaction of four round trips: BEGIN, the
+// writers' lock and the chain head; the COPY; the rollups, which also
+// return the range of seqs the COPY drew; the chain rows and COMMIT. It
+// reports ok false, having stored nothing, when an id was already stored
+// (the unique index rejects the COPY), when events stored before
+// migration 002 still wait to be chained, or when rows written out of
+// band share the seq range: insertChecked handles those.
+func (s *Store) insertFresh(ctx context.Context, b *batch) (inserted map[string]bool, ok bool, err error) {
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	defer c.Release()
+	done := false
+	defer func() {
+		if !done {
+			// A broken connection is closed by Release (it is not idle).
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			c.Exec(rctx, "ROLLBACK") //nolint:errcheck // best effort
+			cancel()
+		}
+	}()
+	var h chainHead
+	open := &pgx.Batch{}
+	open.Queue("BEGIN")
+	open.Queue("SELECT " + lockSQL)
+	open.Queue(chainHeadSQL, eventlog.ChainTail, backfillBefore).QueryRow(func(r pgx.Row) error { return r.Scan(&h.lastSeq, &h.lastHash, &h.tailSeq, &h.tailHash, &h.pending) })
+	if err := c.SendBatch(ctx, open).Close(); err != nil {
+		return nil, false, err
+	}
+	if h.pending {
+		return nil, false, nil
+	}
+	events := b.unique
+	if _, err := c.CopyFrom(ctx, pgx.Identifier{"eventlog_events"}, copyColumns, copyRows(events)); err != nil {
+		if pe, isPg := errors.AsType[*pgconn.PgError](err); isPg && pe.Code == "23505" {
+			return nil, false, nil // an id is stored already
+		}
+		return nil, false, fmt.Errorf("copy: %w", err)
+	}
+	prev, prevSeq, from := h.start()
+	ts, actions, users := make([]time.Time, len(events)), make([]string, len(events)), make([]*string, len(events))
+	for i, e := range events {
+		ts[i], actions[i] = e.Timestamp, e.Action
+		if e.User != nil {
+			users[i] = &e.User.ID
+		}
+	}
+	var lo, hi *int64
+	var n int64
+	if err := c.QueryRow(ctx, rollupRangeSQL, ts, actions, users, from).Scan(&lo, &hi, &n); err != nil {
+		return nil, false, fmt.Errorf("rollups: %w", err)
+	}
+	if lo == nil || n != int64(len(events)) || *hi-*lo+1 != n {
+		return nil, false, nil // rows written out of band lie in between
+	}
+	// COPY draws seqs in row order, so events[i] has seq lo+i.
+	seqs, prevs := make([]int64, len(events)), make([]int64, len(events))
+	uds, hashes := make([][]byte, len(events)), make([][]byte, len(events))
+	for i, e := range events {
+		seq := *lo + int64(i)
+		ud := eventlog.UserDigest(e.ID, e.User)
+		hash := eventlog.ChainNext(prev, seq, eventlog.EventDigest(e, ud))
+		seqs[i], uds[i], prevs[i], hashes[i] = seq, ud, prevSeq, hash[:]
+		prev, prevSeq = hash, seq
+	}
+	end := &pgx.Batch{}
+	end.Queue(insertChainSQL, seqs, uds, prevs, hashes)
+	if h.tailSeq != nil {
+		end.Queue(moveTailSQL, seqs[0], eventlog.ChainTail)
+	}
+	end.Queue("COMMIT")
+	if err := c.SendBatch(ctx, end).Close(); err != nil {
+		return nil, false, fmt.Errorf("chaining and committing: %w", err)
+	}
+	done = true
+	inserted = make(map[string]bool, len(events))
+	for _, e := range events {
+		inserted[e.ID] = true
+	}
+	return inserted, true, nil
+}
+
+// insertChecked writes a batch in one transaction: under the writers'
+// lock it reads the events whose ids are already stored, COPYs the others
+// straight into eventlog_events (COPY's multi-row insert, not a staging
+// table and a per-row INSERT … ON CONFLICT), and updates the rollups for
+// them.
+func (s *Store) insertChecked(ctx context.Context, b *batch) (map[string]bool, map[string]eventlog.Event, error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return nil, nil, err
