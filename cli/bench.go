@@ -53,6 +53,8 @@ type benchOptions struct {
 	// bulk loads with the store's BulkLoad (pgstore, mysqlstore)
 	// instead of Store.Insert.
 	bulk bool
+	// minRuns is the fewest timed runs of a query, whatever queryTime.
+	minRuns int
 }
 
 func newBenchCmd(e *env) *cobra.Command {
@@ -110,6 +112,8 @@ See docs/benchmarks.md for recorded runs.`,
 				return usageErrorf("invalid --runs %d: must be positive", o.runs)
 			case o.queryTime <= 0:
 				return usageErrorf("invalid --query-time %v: must be positive", o.queryTime)
+			case o.minRuns < 1:
+				return usageErrorf("invalid --min-runs %d: must be positive", o.minRuns)
 			case o.format != "table" && o.format != "json":
 				return usageErrorf("invalid --format %q: must be table or json", o.format)
 			case o.loadOnly && o.queriesOnly:
@@ -129,7 +133,8 @@ See docs/benchmarks.md for recorded runs.`,
 	f.IntVar(&o.batch, "batch", 1000, "events per Store.Insert while loading")
 	f.DurationVar(&o.ingestTime, "ingest-time", 5*time.Second, "how long each Logger mode is measured")
 	f.IntVar(&o.runs, "runs", 50, "runs of each query for its percentiles")
-	f.DurationVar(&o.queryTime, "query-time", 10*time.Second, "most time spent on one query's runs (at least 5 runs are made)")
+	f.DurationVar(&o.queryTime, "query-time", 10*time.Second, "most time spent on one query's runs (at least --min-runs runs are made)")
+	f.IntVar(&o.minRuns, "min-runs", 5, "fewest timed runs of each query, even past --query-time (1 keeps a full-scan query at 10,000,000 events to a warm-up and one run)")
 	f.StringVar(&o.format, "format", "table", "report format: table or json")
 	f.Uint64Var(&o.seed, "seed", 1, "generator seed; equal seeds load equal events")
 	f.BoolVar(&o.loadOnly, "load-only", false, "only load the events (and refresh statistics), then report the load rate and disk use")
@@ -651,15 +656,15 @@ func benchQueries(ctx context.Context, store eventlog.Store, o benchOptions) ([]
 	return out, nil
 }
 
-// timeRuns runs fn o.runs times, or fewer (at least 5) when that would
-// take longer than o.queryTime, after one warm-up run.
+// timeRuns runs fn o.runs times, or fewer (at least o.minRuns) when that
+// would take longer than o.queryTime, after one warm-up run.
 func timeRuns(name string, o benchOptions, fn func() error) (benchQuery, error) {
 	if err := fn(); err != nil {
 		return benchQuery{}, fmt.Errorf("%s: %w", name, err)
 	}
 	var took []time.Duration
 	start := time.Now()
-	for len(took) < o.runs && (len(took) < 5 || time.Since(start) < o.queryTime) {
+	for len(took) < o.runs && (len(took) < o.minRuns || time.Since(start) < o.queryTime) {
 		t := time.Now()
 		if err := fn(); err != nil {
 			return benchQuery{}, fmt.Errorf("%s: %w", name, err)

@@ -72,7 +72,7 @@ func TestBenchCommand(t *testing.T) {
 func TestBenchUsage(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{
-		{"--events", "10"}, {"--batch", "0"}, {"--ingest-time", "0s"}, {"--runs", "0"}, {"--format", "xml"},
+		{"--events", "10"}, {"--batch", "0"}, {"--min-runs", "0"}, {"--ingest-time", "0s"}, {"--runs", "0"}, {"--format", "xml"},
 		{"--load-only", "--queries-only"}, {"--raw-events", "-1"}, {"--events", "1000", "--raw-events", "1001"},
 		{"--bulk"}, {"--bulk", "--load-only"}, // SQLite
 	} {
