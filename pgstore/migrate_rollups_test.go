@@ -17,10 +17,11 @@ import (
 	"github.com/eventlog/eventlog/pgstore"
 )
 
-// TestMigration004BackfillsActiveDays upgrades a schema at version 3
-// holding user-day rows: migration 004 counts them per day, and the
-// triggers then keep the count as events arrive.
-func TestMigration004BackfillsActiveDays(t *testing.T) {
+// TestMigrationsBackfillRollups upgrades a schema at version 3 holding
+// user-day and action-day rows: migration 004 counts the users per day
+// and 005 the events per action and per day, and their triggers then
+// keep the counts as events arrive and users are forgotten.
+func TestMigrationsBackfillRollups(t *testing.T) {
 	t.Parallel()
 	base, schema := newSchema(t)
 	ctx := context.Background()
@@ -53,6 +54,10 @@ func TestMigration004BackfillsActiveDays(t *testing.T) {
 		day0.Unix(), day1.Unix()); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO eventlog_action_days (action, day, count) VALUES ('A', $1, 3), ('B', $1, 1), ('A', $2, 2)`,
+		day0.Unix(), day1.Unix()); err != nil {
+		t.Fatal(err)
+	}
 	s, err := pgstore.Open(ctx, base, &pgstore.Options{Schema: schema, Migrate: true})
 	if err != nil {
 		t.Fatalf("Open with Migrate: %v", err)
@@ -77,6 +82,28 @@ func TestMigration004BackfillsActiveDays(t *testing.T) {
 		}
 	}
 	check("after migration", 2, 1, 0)
+	totals := func(what string, wantActions []eventlog.ActionCount, wantDays ...int64) {
+		t.Helper()
+		acts, err := s.Actions(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(wantActions, acts); d != "" {
+			t.Errorf("%s: Actions (-want +got):\n%s", what, d)
+		}
+		series, err := s.Series(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var counts []int64
+		for _, b := range series {
+			counts = append(counts, b.Count)
+		}
+		if d := cmp.Diff(wantDays, counts); d != "" {
+			t.Errorf("%s: events per day (-want +got):\n%s", what, d)
+		}
+	}
+	totals("after migration", []eventlog.ActionCount{{Action: "A", Count: 5}, {Action: "B", Count: 1}}, 4, 2, 0)
 	var events []eventlog.Event
 	for _, e := range []struct {
 		user string
@@ -92,6 +119,7 @@ func TestMigration004BackfillsActiveDays(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after inserting", 2, 2, 1)
+	totals("after inserting", []eventlog.ActionCount{{Action: "A", Count: 5}, {Action: "SEEN", Count: 4}, {Action: "B", Count: 1}}, 4, 5, 1)
 	if _, err := s.ForgetUser(ctx, "a"); err != nil {
 		t.Fatal(err)
 	}

@@ -200,10 +200,11 @@ func (s *Store) Query(ctx context.Context, q eventlog.Query) (eventlog.Page, err
 	return page, nil
 }
 
-// Actions returns every action with its count, from the hourly rollup.
+// Actions returns every action with its count, from the per-action
+// totals of the daily rollup (migration 005).
 func (s *Store) Actions(ctx context.Context) ([]eventlog.ActionCount, error) {
-	rows, err := s.pool.Query(ctx, `SELECT action, sum(count)::bigint FROM eventlog_action_days
-		GROUP BY action HAVING sum(count) > 0 ORDER BY 2 DESC, action COLLATE "C"`)
+	rows, err := s.pool.Query(ctx, `SELECT action, count FROM eventlog_action_counts
+		WHERE count > 0 ORDER BY count DESC, action COLLATE "C"`)
 	if err != nil {
 		return nil, s.wrapErr("actions", err)
 	}
@@ -245,9 +246,13 @@ func (s *Store) Stats(ctx context.Context, now time.Time) (eventlog.Stats, error
 func (s *Store) Series(ctx context.Context, q eventlog.SeriesQuery) ([]eventlog.Bucket, error) {
 	// Day buckets read the daily rollup (365 rows a year per action), hour
 	// buckets the hourly one; both are exact since buckets are aligned.
+	// All actions by day read the per-day totals (migration 005).
 	table, col := "eventlog_action_hours", "hour"
 	if q.Interval == eventlog.Day {
 		table, col = "eventlog_action_days", "day"
+		if len(q.Actions) == 0 {
+			table = "eventlog_day_counts"
+		}
 	}
 	var w whereBuilder
 	w.add(col + " >= " + w.arg(q.Since.Unix()))
