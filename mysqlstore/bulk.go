@@ -190,7 +190,7 @@ func bulkInsert(ctx context.Context, conn *sql.Conn, batches iter.Seq[[]eventlog
 		if err := rows.flush(ctx, tx); err != nil {
 			return 0, insertError(err)
 		}
-		if err := chainTx(ctx, tx, events, inserted); err != nil {
+		if err := chainBatch(ctx, tx, events, inserted, ""); err != nil {
 			return 0, err
 		}
 		if roll.rows() >= flushAt {

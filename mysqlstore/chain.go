@@ -24,6 +24,14 @@ const backfillBefore = -1
 // read, which sees the latest committed rows even when the caller's
 // transaction (InsertSQLTx) took its snapshot earlier.
 func chainTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event, inserted []bool) error {
+	return chainBatch(ctx, tx, events, inserted, " FOR UPDATE")
+}
+
+// chainBatch is chainTx with the locking clause of its scan of the new
+// rows: BulkLoad passes "", since its one transaction holds the insert
+// lock and sees its own rows, and a locking read would keep a lock
+// structure in the buffer pool for every page of a load of millions.
+func chainBatch(ctx context.Context, tx *sql.Tx, events []eventlog.Event, inserted []bool, lock string) error {
 	byID := make(map[string]int, len(events))
 	for i, e := range events {
 		if inserted[i] {
@@ -58,7 +66,7 @@ func chainTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event, inserted 
 	// transaction's, plus any written out of band, which stay unchained
 	// so verify reports them.
 	rows, err := tx.QueryContext(ctx, `SELECT e.seq, e.id FROM eventlog_events e LEFT JOIN eventlog_chain c ON c.seq = e.seq
-		WHERE e.seq > ? AND c.seq IS NULL ORDER BY e.seq FOR UPDATE`, from)
+		WHERE e.seq > ? AND c.seq IS NULL ORDER BY e.seq`+lock, from)
 	if err != nil {
 		return wrap("insert: reading new seqs", err)
 	}
