@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,50 @@ const selectEvents = `SELECT id::text, ts, action, user_id, user_name, object_ty
 // eventlog_events_search in migration/001_init.sql character for character,
 // or the planner will not use the index.
 const searchExpr = `lower(action || chr(31) || coalesce(user_id, '') || chr(31) || coalesce(user_name, '') || chr(31) || coalesce(object_type, '') || chr(31) || coalesce(object_id, '') || chr(31) || extra::text)`
+
+// searchWalkExpr is searchExpr in a form the trigram index does not
+// match (the same text, with an empty string appended).
+const searchWalkExpr = `lower(action || chr(31) || coalesce(user_id, '') || chr(31) || coalesce(user_name, '') || chr(31) || coalesce(object_type, '') || chr(31) || coalesce(object_id, '') || chr(31) || extra::text || '')`
+
+// searchSep is chr(31), the separator of the joined search expression.
+const searchSep = '\x1f'
+
+// maxTextWalk is the most events a text search walks, by the rollups'
+// count of its time range, rather than reading the trigram index.
+const maxTextWalk = 200_000
+
+// walkText decides how a text search reads: by walking the index of its
+// other filters (time range, action) and testing each row, stopping at a
+// full page, when its time range holds at most maxTextWalk events by the
+// daily rollups; otherwise through the trigram index. The index finds a
+// rare text anywhere fast, but a common one (a frequent user id) matches
+// hundreds of thousands of rows that it must all fetch and sort, where
+// the walk stops after a page of them; a bounded range also bounds the
+// walk. The count covers whole days, so it errs towards the index.
+func (s *Store) walkText(ctx context.Context, q eventlog.Query) (bool, error) {
+	if q.Since.IsZero() {
+		return false, nil
+	}
+	upper := q.Until
+	if q.After != nil && (upper.IsZero() || q.After.Timestamp.Before(upper)) {
+		upper = q.After.Timestamp.Add(time.Microsecond)
+	}
+	var w whereBuilder
+	w.add("day >= " + w.arg(q.Since.Truncate(24*time.Hour).Unix()))
+	if !upper.IsZero() {
+		w.add("day < " + w.arg(upper.Unix()))
+	}
+	table := "eventlog_day_counts"
+	if len(q.Actions) > 0 {
+		table = "eventlog_action_days"
+		w.add("action = ANY(" + w.arg(q.Actions) + "::text[])")
+	}
+	var n int64
+	if err := s.pool.QueryRow(ctx, "SELECT coalesce(sum(count), 0)::bigint FROM "+table+w.sql(), w.args...).Scan(&n); err != nil {
+		return false, err
+	}
+	return n <= maxTextWalk, nil
+}
 
 type scanner interface {
 	Scan(dest ...any) error
@@ -136,8 +181,10 @@ func (w *whereBuilder) sql() string {
 }
 
 // Query returns one page of events, newest first. Every filter is served
-// by an index (see migration/001_init.sql); Text uses the trigram index
-// when pg_trgm is installed and otherwise filters while walking (ts, id).
+// by an index (see migration/001_init.sql). Text uses the trigram index
+// when pg_trgm is installed and otherwise filters while walking (ts, id);
+// in a time range of at most maxTextWalk events it first walks the
+// range's newest textWalkRows rows (see walkText).
 func (s *Store) Query(ctx context.Context, q eventlog.Query) (eventlog.Page, error) {
 	var w whereBuilder
 	if len(q.Actions) == 1 {
@@ -160,12 +207,6 @@ func (s *Store) Query(ctx context.Context, q eventlog.Query) (eventlog.Page, err
 	if !q.Until.IsZero() {
 		w.add("ts < " + w.arg(q.Until))
 	}
-	if q.Text != "" {
-		p := w.arg("%" + likeEscape.Replace(q.Text) + "%")
-		// The joined expression matches the index; the per-field test
-		// keeps a match from spanning two fields.
-		w.add(fmt.Sprintf("%s LIKE lower(%s) AND (lower(action) LIKE lower(%[2]s) OR lower(user_id) LIKE lower(%[2]s) OR lower(user_name) LIKE lower(%[2]s) OR lower(object_type) LIKE lower(%[2]s) OR lower(object_id) LIKE lower(%[2]s) OR lower(extra::text) LIKE lower(%[2]s))", searchExpr, p))
-	}
 	for _, wh := range q.Where {
 		key, _ := json.Marshal(wh.Key)
 		obj := "{" + string(key) + ":" + string(wh.JSONValue()) + "}"
@@ -178,16 +219,24 @@ func (s *Store) Query(ctx context.Context, q eventlog.Query) (eventlog.Page, err
 	if limit == 0 {
 		limit = eventlog.DefaultLimit
 	}
-	sql := selectEvents + w.sql() + " ORDER BY ts DESC, id DESC LIMIT " + strconv.Itoa(limit+1)
-	// Plan with the actual values (QueryExecModeExec never reuses a
-	// prepared statement): a generic plan cannot tell a user with 80
-	// events from an action with 300,000 and picked a 100 ms plan where
-	// the custom one takes under 10 ms at a million events.
-	rows, err := s.pool.Query(ctx, sql, append([]any{pgx.QueryExecModeExec}, w.args...)...)
-	if err != nil {
-		return eventlog.Page{}, s.wrapErr("query", err)
+	var events []eventlog.Event
+	var err error
+	switch {
+	case q.Text == "":
+		events, err = s.queryEvents(ctx, selectEvents+w.sql(), w.args, limit+1)
+	default:
+		var walk bool
+		if walk, err = s.walkText(ctx, q); err != nil {
+			break
+		}
+		if !walk {
+			tw := w.clone()
+			tw.add(textCond(&tw, q.Text, searchExpr))
+			events, err = s.queryEvents(ctx, selectEvents+tw.sql(), tw.args, limit+1)
+			break
+		}
+		events, err = s.walkThenIndex(ctx, w, q.Text, limit+1)
 	}
-	events, err := collectEvents(rows)
 	if err != nil {
 		return eventlog.Page{}, s.wrapErr("query", err)
 	}
@@ -198,6 +247,80 @@ func (s *Store) Query(ctx context.Context, q eventlog.Query) (eventlog.Page, err
 	}
 	page.Events = events
 	return page, nil
+}
+
+// textWalkRows is how many of a range's newest rows a text search tests
+// one by one before it asks the trigram index about the rest.
+const textWalkRows = 5000
+
+// walkThenIndex finds up to n events matching w and text, newest first:
+// it tests the newest textWalkRows rows of w's range one by one, which
+// fills a page of a common text (a frequent user id) at once, and looks
+// for the rest, older than those rows, through the trigram index, which
+// finds a rare text at once. Either alone is slow for the other kind:
+// the index must fetch and sort every match of a common text, the walk
+// read the whole range for a rare one.
+func (s *Store) walkThenIndex(ctx context.Context, w whereBuilder, text string, n int) ([]eventlog.Event, error) {
+	walk := textWalkRows
+	if s.textWalk > 0 {
+		walk = s.textWalk
+	}
+	ww := w.clone()
+	cond := textCond(&ww, text, searchWalkExpr)
+	events, err := s.queryEvents(ctx, `SELECT * FROM (`+selectEvents+ww.sql()+
+		` ORDER BY ts DESC, id DESC LIMIT `+strconv.Itoa(walk)+`) e WHERE `+cond, ww.args, n)
+	if err != nil || len(events) >= n {
+		return events, err
+	}
+	// Where did the walk stop? No row there: it read the whole range.
+	var lastTS time.Time
+	var lastID string
+	err = s.pool.QueryRow(ctx, `SELECT ts, id::text FROM eventlog_events`+w.sql()+
+		` ORDER BY ts DESC, id DESC OFFSET `+strconv.Itoa(walk-1)+` LIMIT 1`,
+		append([]any{pgx.QueryExecModeExec}, w.args...)...).Scan(&lastTS, &lastID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return events, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	iw := w.clone()
+	iw.add("(ts, id) < (" + iw.arg(lastTS) + ", " + iw.arg(lastID) + "::uuid)")
+	iw.add(textCond(&iw, text, searchExpr))
+	older, err := s.queryEvents(ctx, selectEvents+iw.sql(), iw.args, n-len(events))
+	return append(events, older...), err
+}
+
+// textCond returns the condition that text occurs in an event, using the
+// joined search expression expr, and adds its parameter to w.
+func textCond(w *whereBuilder, text, expr string) string {
+	p := w.arg("%" + likeEscape.Replace(text) + "%")
+	cond := fmt.Sprintf("%s LIKE lower(%s)", expr, p)
+	if strings.ContainsRune(text, searchSep) {
+		// Only a text holding the separator can match across two
+		// fields in the joined expression: test each field too.
+		cond += fmt.Sprintf(" AND (lower(action) LIKE lower(%[1]s) OR lower(user_id) LIKE lower(%[1]s) OR lower(user_name) LIKE lower(%[1]s) OR lower(object_type) LIKE lower(%[1]s) OR lower(object_id) LIKE lower(%[1]s) OR lower(extra::text) LIKE lower(%[1]s))", p)
+	}
+	return cond
+}
+
+// queryEvents runs sql (a SELECT of selectEvents' columns) newest first,
+// at most n rows.
+func (s *Store) queryEvents(ctx context.Context, sql string, args []any, n int) ([]eventlog.Event, error) {
+	sql += " ORDER BY ts DESC, id DESC LIMIT " + strconv.Itoa(n)
+	// Plan with the actual values (QueryExecModeExec never reuses a
+	// prepared statement): a generic plan cannot tell a user with 80
+	// events from an action with 300,000 and picked a 100 ms plan where
+	// the custom one takes under 10 ms at a million events.
+	rows, err := s.pool.Query(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	return collectEvents(rows)
+}
+
+func (w *whereBuilder) clone() whereBuilder {
+	return whereBuilder{conds: slices.Clone(w.conds), args: slices.Clone(w.args)}
 }
 
 // Actions returns every action with its count, from the per-action

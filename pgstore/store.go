@@ -30,6 +30,8 @@ type Options struct {
 type Store struct {
 	pool *pgxpool.Pool
 	db   *sql.DB
+	// textWalk overrides textWalkRows in tests; 0 means textWalkRows.
+	textWalk int
 
 	closeOnce sync.Once
 	closed    atomic.Bool

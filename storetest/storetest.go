@@ -393,6 +393,12 @@ func filterCases(events []eventlog.Event) map[string]eventlog.Query {
 		"q underscore literal": {Text: "a_b"},
 		"q underscore name":    {Text: "l_a"},
 		"q none":               {Text: "zzzz-nothing"},
+		"q none since":         {Text: "zzzz-nothing", Since: t2},
+		"q since":              {Text: "pro", Since: t2},
+		"q since action":       {Text: "i", Since: t2, Actions: []string{"LOGGED_IN"}},
+		"q across fields":      {Text: "logged_in\x1falice"},
+		"q across since":       {Text: "logged_in\x1falice", Since: t2},
+		"q separator":          {Text: "\x1f"},
 		"where string":         {Where: []eventlog.Where{{Key: "plan", Value: "pro"}}},
 		"where string case":    {Where: []eventlog.Where{{Key: "plan", Value: "Pro"}}},
 		"where number":         {Where: []eventlog.Where{{Key: "status", Value: 200.0}}},
@@ -417,10 +423,20 @@ func testQueryFilters(t *testing.T, s eventlog.Store) {
 	ctx := ctxT(t)
 	events := normalized(t, queryFixture(240))
 	mustInsert(t, ctx, s, events)
+	// These match nothing on purpose. The text cases with the separator
+	// of PostgreSQL's joined search text (chr(31)) must not match across
+	// two fields, which needs an event of alice with LOGGED_IN.
+	empty := map[string]bool{"action unknown": true, "user unknown": true, "q none": true, "q none since": true,
+		"where absent key": true, "where several none": true,
+		"q across fields": true, "q across since": true, "q separator": true}
+	if !slices.ContainsFunc(events, func(e eventlog.Event) bool {
+		return e.Action == "LOGGED_IN" && e.User != nil && e.User.ID == "alice"
+	}) {
+		t.Fatal("fixture has no LOGGED_IN event of alice; the across-fields cases test nothing")
+	}
 	for name, q := range filterCases(events) {
 		want := modelQuery(events, q)
-		if len(want) == 0 && name != "action unknown" && name != "user unknown" && name != "q none" &&
-			name != "where absent key" && name != "where several none" {
+		if len(want) == 0 && !empty[name] {
 			t.Errorf("%s: fixture matches nothing; the case tests nothing", name)
 		}
 		for _, limit := range []int{1000, 7} {
