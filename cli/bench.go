@@ -238,6 +238,7 @@ func runBench(ctx context.Context, e *env, o benchOptions) error {
 	if r.Disk, err = diskUse(ctx, store, url); err != nil {
 		return fmt.Errorf("measuring disk use: %w", err)
 	}
+	r.Machine.LoadAverage = machine().LoadAverage // at the end, as printed
 	r.PeakRSSBytes = peakRSS()
 	r.Took = time.Since(start).Round(time.Second).String()
 	if o.format == "json" {
