@@ -93,13 +93,23 @@ func post(b *testing.B, c *http.Client, url, token string, body []byte) {
 func BenchmarkPostSingle(b *testing.B) { benchPostSingle(b, false) }
 
 // BenchmarkPostSingleSpooled is BenchmarkPostSingle with the Logger in
-// Spooled mode (serve --spool): each answer means the event is fsynced
-// in the spool, and the Logger stores it in large batches behind. The
-// rate includes storing: the benchmark ends after Flush.
+// Spooled mode (an embedding application's choice; serve has no flag for
+// it): each answer means the event is fsynced in the spool, and the
+// Logger stores it in large batches behind. The rate includes storing:
+// the benchmark ends after Flush.
 func BenchmarkPostSingleSpooled(b *testing.B) { benchPostSingle(b, true) }
 
 func benchPostSingle(b *testing.B, spooled bool) {
 	url, token, logger := benchServer(b, spooled)
+	postSingles(b, url, token, func() error { return logger.Flush(context.Background()) })
+	reportCommits(b, logger)
+	reportRSS(b)
+}
+
+// postSingles posts one small event per request from 64 concurrent
+// clients, b.N requests in all, then calls done (when not nil) inside
+// the timed span, and reports req/s.
+func postSingles(b *testing.B, url, token string, done func() error) {
 	c := benchClient()
 	body := []byte(`{"action":"PAGE_VIEWED","user":{"id":"42","name":"alice"},"object":{"type":"page","id":"/pricing"},"extra":{"ref":"newsletter","ms":123}}`)
 	b.SetParallelism((64 + runtimeProcs() - 1) / runtimeProcs())
@@ -111,12 +121,12 @@ func benchPostSingle(b *testing.B, spooled bool) {
 			post(b, c, url, token, body)
 		}
 	})
-	if err := logger.Flush(context.Background()); err != nil {
-		b.Fatal(err)
+	if done != nil {
+		if err := done(); err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
-	reportCommits(b, logger)
-	reportRSS(b)
 }
 
 // BenchmarkPostBatch sends arrays of 1,000 events, 4 requests at a time.
