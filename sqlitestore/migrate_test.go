@@ -301,4 +301,9 @@ func TestUpgradeFromV1WithEvents(t *testing.T) {
 	if n := active(); n != 2 {
 		t.Errorf("active users after events of users 42 and 43 = %d, want 2", n)
 	}
+	// Migration 006 summed the old day's actions; later writes add to it.
+	bs, err := s.Series(ctx, day)
+	if err != nil || len(bs) != 1 || bs[0].Count != 5 {
+		t.Errorf("events of the old day after migration and three writes = %v, %v; want 5", bs, err)
+	}
 }

@@ -258,6 +258,10 @@ func (s *Store) Series(ctx context.Context, q eventlog.SeriesQuery) ([]eventlog.
 	table, col := "eventlog_action_hours", "hour"
 	if q.Interval == eventlog.Day {
 		table, col = "eventlog_action_days", "day"
+		if len(q.Actions) == 0 {
+			// All actions: the per-day totals (migration 006).
+			table = "eventlog_day_counts"
+		}
 	}
 	args := []any{q.Since.Unix(), q.Until.Unix()}
 	sqlText := `SELECT ` + col + `, sum(count) FROM ` + table + ` WHERE ` + col + ` >= ? AND ` + col + ` < ?`
