@@ -68,7 +68,7 @@ type Config struct {
 	// reads: the events page searches the newest window, ending at the
 	// page's position, that holds at most this many events by the
 	// rollups' counts, and offers to search older from where it stopped.
-	// Defaults to DefaultSearchBudget (50,000). A search with a user or
+	// Defaults to DefaultSearchBudget (25,000). A search with a user or
 	// object id filter is not windowed: that index bounds it.
 	SearchBudget int
 	// Now returns the current time. Defaults to time.Now.

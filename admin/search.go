@@ -9,7 +9,7 @@ import (
 
 // DefaultSearchBudget is how many events one free-text search request
 // reads at most, counted from the rollups (Config.SearchBudget).
-const DefaultSearchBudget = 50_000
+const DefaultSearchBudget = 25_000
 
 // oldestCursorID is the smallest event id: a cursor (t, oldestCursorID)
 // continues with the events strictly before t.
