@@ -1,0 +1,16 @@
+-- The user index carries type_key last (as SQLite's carries object_type
+-- since 007): a page filtered by user and object type then checks the
+-- type in the index (index condition pushdown) and reads from the table
+-- only the rows of that type. Before, each of the user's events was read:
+-- "user + object type + where plan=pro" at 10 million events read 1,364
+-- rows for 51 matches (ANALYZE: r_filtered 3.7 %), 3.5-4.7 ms at p50 and
+-- 4.9-7.0 ms at p95. The index grows by 16 bytes an entry; rebuilding it
+-- takes a few minutes per 10 million events and blocks writes meanwhile.
+
+-- +goose Up
+ALTER TABLE eventlog_events DROP INDEX eventlog_events_user,
+    ADD INDEX eventlog_events_user (user_key, ts, id, type_key);
+
+-- +goose Down
+ALTER TABLE eventlog_events DROP INDEX eventlog_events_user,
+    ADD INDEX eventlog_events_user (user_key, ts, id);
