@@ -56,10 +56,12 @@ const bulkRollupRows = 1_000_000
 // committed).
 //
 // The store must hold no events and no rollups, as after a fresh
-// migration. One bulk load runs at a time on a database; while it runs,
-// inserts wait, and queries see an empty store (slowly, without the
-// dropped indexes). Events must be normalized, as Insert expects. It
-// returns the number of events stored.
+// migration. One bulk load runs at a time on a database. While it runs,
+// inserts wait for the insert lock (and fail after
+// innodb_lock_wait_timeout, 50 s by default), and queries see an empty
+// store, then, until the rebuild ends, the loaded events without the
+// dropped indexes (slowly). Events must be normalized, as Insert
+// expects. It returns the number of events stored.
 func (s *Store) BulkLoad(ctx context.Context, batches iter.Seq[[]eventlog.Event]) (int64, error) {
 	if err := s.check(); err != nil {
 		return 0, fmt.Errorf("mysqlstore: bulk load: %w", err)
