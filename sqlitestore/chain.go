@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/eventlog/eventlog"
 )
@@ -20,16 +19,12 @@ var _ eventlog.ChainReader = (*Store)(nil)
 // next write.
 const backfillBefore = -1
 
-// chainRowsPerStatement is how many chain rows one INSERT writes (four
-// parameters each, well under SQLite's limit of 32766).
-const chainRowsPerStatement = 256
-
 // chainTx covers the rows this write transaction inserted (inserted[i]
 // for events[i]) with the hash chain, in the side table eventlog_chain.
 // It runs after the INSERT, so the transaction already holds SQLite's
 // one write lock and no other writer can move the head between reading
 // it and extending it.
-func (s *Store) chainTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event, inserted []bool) error {
+func (s *Store) chainTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event, inserted []bool, cached bool) error {
 	mine := make(map[string]int, len(events))
 	for i, e := range events {
 		if inserted[i] {
@@ -39,7 +34,7 @@ func (s *Store) chainTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event
 	if len(mine) == 0 {
 		return nil
 	}
-	if err := backfillChain(ctx, tx); err != nil {
+	if err := s.backfillChain(ctx, tx, cached); err != nil {
 		return fmt.Errorf("sqlitestore: chaining events stored before migration 002: %w", err)
 	}
 	head, err := chainHead(ctx, tx)
@@ -76,7 +71,7 @@ func (s *Store) chainTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event
 		links = append(links, chainRow{r.seq, prevSeq, ud, h})
 		prev, prevSeq = h, r.seq
 	}
-	if err := insertChainRows(ctx, tx, links); err != nil {
+	if err := s.insertChainRows(ctx, tx, cached, links); err != nil {
 		return fmt.Errorf("sqlitestore: insert: chaining: %w", err)
 	}
 	if head.fromTail {
@@ -124,26 +119,14 @@ type chainRow struct {
 	hash      [32]byte
 }
 
-// insertChainRows writes rows, many per statement, replacing the chain
-// row of an event deleted out of band whose seq SQLite reused.
-func insertChainRows(ctx context.Context, tx *sql.Tx, rows []chainRow) error {
-	args := make([]any, 0, 4*min(len(rows), chainRowsPerStatement))
-	var sb strings.Builder
-	for len(rows) > 0 {
-		n := min(len(rows), chainRowsPerStatement)
-		sb.Reset()
-		sb.WriteString(`INSERT OR REPLACE INTO eventlog_chain (seq, user_digest, prev, hash) VALUES (?,?,?,?)`)
-		sb.WriteString(strings.Repeat(`,(?,?,?,?)`, n-1))
-		args = args[:0]
-		for _, r := range rows[:n] {
-			args = append(args, r.seq, r.ud, r.prev, r.hash[:])
-		}
-		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
-			return err
-		}
-		rows = rows[n:]
+// insertChainRows writes rows, many per statement (cached says tx is on
+// the writer, where the statements are prepared).
+func (s *Store) insertChainRows(ctx context.Context, tx *sql.Tx, cached bool, rows []chainRow) error {
+	args := make([]any, 0, 4*len(rows))
+	for _, r := range rows {
+		args = append(args, r.seq, r.ud, r.prev, r.hash[:])
 	}
-	return nil
+	return s.stmts.chain.exec(ctx, tx, cached, len(rows), args, nil)
 }
 
 // head is where the chain continues: the last chained event, or the
@@ -175,7 +158,7 @@ func chainHead(ctx context.Context, tx *sql.Tx) (head, error) {
 }
 
 // backfillChain chains the events stored before migration 002, once.
-func backfillChain(ctx context.Context, tx *sql.Tx) error {
+func (s *Store) backfillChain(ctx context.Context, tx *sql.Tx, cached bool) error {
 	var upTo int64
 	err := tx.QueryRowContext(ctx, `SELECT seq FROM eventlog_chain_checkpoint WHERE before_seq = ?`, backfillBefore).Scan(&upTo)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -209,7 +192,7 @@ func backfillChain(ctx context.Context, tx *sql.Tx) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	if err := insertChainRows(ctx, tx, links); err != nil {
+	if err := s.insertChainRows(ctx, tx, cached, links); err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `DELETE FROM eventlog_chain_checkpoint WHERE before_seq = ?`, backfillBefore)

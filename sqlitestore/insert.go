@@ -77,7 +77,7 @@ func (m *multiRow) sql(rows int) string {
 
 // writeStmts are the statements of the insert path, cached on the writer.
 type writeStmts struct {
-	events, hours, days, actions, actors, userDays *multiRow
+	events, hours, days, actions, actors, userDays, chain *multiRow
 }
 
 func newWriteStmts() *writeStmts {
@@ -108,11 +108,16 @@ func newWriteStmts() *writeStmts {
 			prefix: `INSERT INTO eventlog_user_days (day, user_id) VALUES`,
 			row:    `(?, ?)`,
 			suffix: `ON CONFLICT DO NOTHING`},
+		// OR REPLACE: an event deleted out of band may have left the
+		// chain row of a seq SQLite gives out again (see chainTx).
+		chain: &multiRow{name: "chain", cols: 4,
+			prefix: `INSERT OR REPLACE INTO eventlog_chain (seq, user_digest, prev, hash) VALUES`,
+			row:    `(?, ?, ?, ?)`},
 	}
 }
 
 func (w *writeStmts) all() []*multiRow {
-	return []*multiRow{w.events, w.hours, w.days, w.actions, w.actors, w.userDays}
+	return []*multiRow{w.events, w.hours, w.days, w.actions, w.actors, w.userDays, w.chain}
 }
 
 // prepare prepares every statement on db, the one-connection writer.
@@ -271,7 +276,7 @@ func (s *Store) insertTx(ctx context.Context, tx *sql.Tx, events []eventlog.Even
 	if err := roll.apply(ctx, tx, s.stmts, cached, args[:0]); err != nil {
 		return nil, nil, err
 	}
-	if err := s.chainTx(ctx, tx, events, inserted); err != nil {
+	if err := s.chainTx(ctx, tx, events, inserted, cached); err != nil {
 		return nil, nil, err
 	}
 	return stored, inserted, nil
