@@ -19,21 +19,28 @@ var _ eventlog.ChainReader = (*Store)(nil)
 // next write.
 const backfillBefore = -1
 
-// chainTx covers the rows this write transaction inserted (inserted[i]
-// for events[i]) with the hash chain, in the side table eventlog_chain.
-// It runs after the INSERT, so the transaction already holds SQLite's
-// one write lock and no other writer can move the head between reading
-// it and extending it.
-func (s *Store) chainTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event, inserted []bool, cached bool) error {
-	mine := make(map[string]int, len(events))
-	for i, e := range events {
-		if inserted[i] {
-			mine[e.ID] = i
+// chainTx covers the rows this write transaction inserted with the hash
+// chain, in the side table eventlog_chain: seqs[i] is the seq the insert
+// gave events[i], 0 for an event not inserted. It runs after the INSERT,
+// so the transaction already holds SQLite's one write lock and no other
+// writer can move the head between reading it and extending it. Rows
+// written out of band stay unchained, so verify reports them. After an
+// out-of-band delete of the newest events SQLite gives their seqs to new
+// rows, below the orphaned chain rows; the new chain rows replace the
+// orphans.
+func (s *Store) chainTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event, seqs []int64, cached bool) error {
+	var mine []seqOf
+	for i, seq := range seqs {
+		if seq != 0 {
+			mine = append(mine, seqOf{seq, i})
 		}
 	}
 	if len(mine) == 0 {
 		return nil
 	}
+	// In VALUES order already, unless a chunk held stored ids; chain order
+	// is seq order.
+	slices.SortFunc(mine, func(a, b seqOf) int { return cmp.Compare(a.seq, b.seq) })
 	if err := s.backfillChain(ctx, tx, cached); err != nil {
 		return fmt.Errorf("sqlitestore: chaining events stored before migration 002: %w", err)
 	}
@@ -41,30 +48,9 @@ func (s *Store) chainTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event
 	if err != nil {
 		return fmt.Errorf("sqlitestore: insert: reading the chain head: %w", err)
 	}
-	// The new rows are those of this transaction's ids among the rows
-	// after the newest chain row; rows written out of band stay
-	// unchained, so verify reports them. After an out-of-band delete of
-	// the newest events SQLite gives their seqs to new rows, below the
-	// orphaned chain rows: then the new rows are looked up by id, and
-	// their chain rows replace the orphans.
-	seqs, err := newSeqs(ctx, tx, `SELECT seq, id FROM eventlog_events WHERE seq > ? ORDER BY seq`, head.lastChained, mine)
-	if err == nil && len(seqs) != len(mine) {
-		ids := make([]string, 0, len(mine))
-		for id := range mine {
-			ids = append(ids, id)
-		}
-		idList, _ := json.Marshal(ids) // strings always marshal
-		seqs, err = newSeqs(ctx, tx, `SELECT e.seq, e.id FROM json_each(?) j JOIN eventlog_events e ON e.id = j.value ORDER BY e.seq`, string(idList), mine)
-	}
-	if err != nil {
-		return fmt.Errorf("sqlitestore: insert: reading new seqs: %w", err)
-	}
-	if len(seqs) != len(mine) {
-		return fmt.Errorf("sqlitestore: insert: found %d of the %d new rows to chain", len(seqs), len(mine))
-	}
-	links := make([]chainRow, 0, len(seqs))
+	links := make([]chainRow, 0, len(mine))
 	prev, prevSeq := head.hash, head.seq
-	for _, r := range seqs {
+	for _, r := range mine {
 		e := events[r.i]
 		ud := eventlog.UserDigest(e.ID, e.User)
 		h := eventlog.ChainNext(prev, r.seq, eventlog.EventDigest(e, ud))
@@ -88,28 +74,6 @@ func (s *Store) chainTx(ctx context.Context, tx *sql.Tx, events []eventlog.Event
 type seqOf struct {
 	seq int64
 	i   int
-}
-
-// newSeqs runs query, which returns (seq, id) in seq order, and keeps
-// the rows whose id is in mine.
-func newSeqs(ctx context.Context, tx *sql.Tx, query string, arg any, mine map[string]int) ([]seqOf, error) {
-	rows, err := tx.QueryContext(ctx, query, arg)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := make([]seqOf, 0, len(mine))
-	for rows.Next() {
-		var seq int64
-		var id string
-		if err := rows.Scan(&seq, &id); err != nil {
-			return nil, err
-		}
-		if i, ok := mine[id]; ok {
-			out = append(out, seqOf{seq, i})
-		}
-	}
-	return out, rows.Err()
 }
 
 // chainRow is one row of eventlog_chain.

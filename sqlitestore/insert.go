@@ -220,10 +220,11 @@ func (s *Store) insertTx(ctx context.Context, tx *sql.Tx, events []eventlog.Even
 		}
 		args = append(args, e.ID, e.Timestamp.UnixMicro(), e.Action, userID, userName, objType, objID, extra, rc)
 	}
-	// A chunk that stored fewer rows than it has skipped ids already
-	// stored; its rows are looked up below. Rows are given seq values
-	// one above the largest, in VALUES order, so the rows a chunk stored
-	// hold exactly the seqs (last - stored, last].
+	// Rows are given seq values one above the largest, in VALUES order,
+	// so the rows a chunk stored hold exactly the seqs (last - stored,
+	// last]. A chunk that stored fewer rows than it has skipped ids
+	// already stored; its rows are looked up below.
+	seqs := make([]int64, len(events)) // 0: not inserted
 	type partial struct {
 		chunk
 		first, last int64
@@ -231,14 +232,20 @@ func (s *Store) insertTx(ctx context.Context, tx *sql.Tx, events []eventlog.Even
 	var partials []partial
 	err := ev.exec(ctx, tx, cached, len(events), args, func(c chunk, res sql.Result) error {
 		n, err := res.RowsAffected()
-		if err != nil || n == int64(c.rows) {
+		if err != nil {
 			return err
 		}
 		last, err := res.LastInsertId()
 		if err != nil {
 			return err
 		}
-		partials = append(partials, partial{c, last - n + 1, last})
+		if n == int64(c.rows) {
+			for k := range c.rows {
+				seqs[c.start+k] = last - n + 1 + int64(k)
+			}
+		} else {
+			partials = append(partials, partial{c, last - n + 1, last})
+		}
 		return nil
 	})
 	if err != nil {
@@ -260,6 +267,7 @@ func (s *Store) insertTx(ctx context.Context, tx *sql.Tx, events []eventlog.Even
 			}
 			if seq >= p.first && seq <= p.last && !claimed[id] {
 				claimed[id] = true
+				seqs[i] = seq
 				continue
 			}
 			// Already stored, earlier in this batch or before: the stored
@@ -276,7 +284,7 @@ func (s *Store) insertTx(ctx context.Context, tx *sql.Tx, events []eventlog.Even
 	if err := roll.apply(ctx, tx, s.stmts, cached, args[:0]); err != nil {
 		return nil, nil, err
 	}
-	if err := s.chainTx(ctx, tx, events, inserted, cached); err != nil {
+	if err := s.chainTx(ctx, tx, events, seqs, cached); err != nil {
 		return nil, nil, err
 	}
 	return stored, inserted, nil
