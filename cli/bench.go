@@ -221,7 +221,11 @@ func runBench(ctx context.Context, e *env, o benchOptions) error {
 			fmt.Fprintf(e.stderr, "bench: "+format+"\n", args...)
 		}
 	}
-	r := benchReport{Method: benchMethod, Machine: machine(), Database: dial.Redact(url), Events: o.events}
+	method := benchMethod
+	if o.bulk {
+		method = strings.Replace(method, "load = Store.Insert in batches of --batch", "load = the store's BulkLoad (--bulk) in batches of --batch", 1)
+	}
+	r := benchReport{Method: method, Machine: machine(), Database: dial.Redact(url), Events: o.events}
 	if o.queriesOnly {
 		r.Events = 0 // not loaded by this run; the disk figure counts them
 	} else {
