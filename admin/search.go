@@ -51,7 +51,8 @@ func (h *Handler) searchWindow(ctx context.Context, q eventlog.Query, now time.T
 	var acc int64
 	// walk adds up buckets newest first. It returns the window start
 	// when the budget is reached in b, or the zero time.
-	walk := func(iv eventlog.Interval, since, until time.Time, refine bool) (time.Time, bool, error) {
+	var walk func(iv eventlog.Interval, since, until time.Time, refine bool) (time.Time, bool, error)
+	walk = func(iv eventlog.Interval, since, until time.Time, refine bool) (time.Time, bool, error) {
 		sq := eventlog.SeriesQuery{Interval: iv, Since: since, Until: until, Actions: q.Actions}
 		if err := sq.Normalize(); err != nil {
 			return time.Time{}, false, err
@@ -72,7 +73,12 @@ func (h *Handler) searchWindow(ctx context.Context, q eventlog.Query, now time.T
 				if end.After(until) {
 					end = until
 				}
-				return h.searchHours(ctx, q, b.Start, end, &acc, budget)
+				if w, ok, err := walk(eventlog.Hour, b.Start, end, false); err != nil || ok {
+					return w, ok, err
+				}
+				// The day's hours add up to less than its day count
+				// only if the rollups disagree; stop at the day's start.
+				return b.Start, true, nil
 			}
 			if acc == 0 {
 				return b.Start, true, nil // at least one bucket
@@ -106,33 +112,6 @@ func (h *Handler) searchWindow(ctx context.Context, q eventlog.Query, now time.T
 		end = start
 	}
 	return time.Time{}, nil
-}
-
-// searchHours walks the hours of [since, until) newest first, adding to
-// acc, and returns the start of the window that keeps acc within budget.
-func (h *Handler) searchHours(ctx context.Context, q eventlog.Query, since, until time.Time, acc *int64, budget int64) (time.Time, bool, error) {
-	sq := eventlog.SeriesQuery{Interval: eventlog.Hour, Since: since, Until: until, Actions: q.Actions}
-	if err := sq.Normalize(); err != nil {
-		return time.Time{}, false, err
-	}
-	bs, err := h.store.Series(ctx, sq)
-	if err != nil {
-		return time.Time{}, false, err
-	}
-	for i := len(bs) - 1; i >= 0; i-- {
-		b := bs[i]
-		if *acc+b.Count <= budget {
-			*acc += b.Count
-			continue
-		}
-		if *acc == 0 {
-			return b.Start, true, nil
-		}
-		return b.Start.Add(time.Hour), true, nil
-	}
-	// The day's hours add up to less than its day count would say only
-	// if the rollups disagree; stop at the day's start.
-	return since, true, nil
 }
 
 // clampWindow returns the zero time (no bound) when the window start is
