@@ -200,7 +200,15 @@ const benchMethod = "events from internal/gen (seed --seed); load = Store.Insert
 func runBench(ctx context.Context, e *env, o benchOptions) error {
 	start := time.Now()
 	url := e.databaseURL()
-	// --queries-only writes nothing, not even a migration.
+	// --queries-only writes nothing, not even a migration, nor a new
+	// SQLite file (Open gives a new file the schema).
+	if o.queriesOnly {
+		if path, _, err := sqlitestore.ParseURL(url); err == nil {
+			if _, err := os.Stat(path); err != nil {
+				return usageErrorf("--db %s: %v; --queries-only measures a database bench loaded before (run bench --load-only first)", dial.Redact(url), err)
+			}
+		}
+	}
 	store, err := dial.Open(ctx, url, dial.Options{Migrate: !o.queriesOnly})
 	if err != nil {
 		return err

@@ -87,10 +87,15 @@ func TestBenchUsage(t *testing.T) {
 // TestBenchSplitRun loads with --load-only, which reports only the load
 // and disk use, then measures the same database with --queries-only as
 // often as wanted without writing to it; --queries-only refuses an empty
-// database.
+// database and does not create a missing SQLite file.
 func TestBenchSplitRun(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
+	if r := b.run(t, "bench", "--queries-only"); r.code != ExitUsage || !strings.Contains(r.stderr, "no such file") {
+		t.Errorf("--queries-only on a missing SQLite file: exit %d, stderr %q; want a usage error saying there is no such file", r.code, r.stderr)
+	}
+	b.noFile(t)
+	b.mustRun(t, "migrate")
 	if r := b.run(t, "bench", "--queries-only"); r.code != ExitUsage || !strings.Contains(r.stderr, "holds no events") {
 		t.Errorf("--queries-only on an empty database: exit %d, stderr %q; want a usage error saying it holds no events", r.code, r.stderr)
 	}
