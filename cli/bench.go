@@ -368,7 +368,8 @@ func settle(ctx context.Context, store eventlog.Store) error {
 	switch sq.Dialect() {
 	case "postgres":
 		stmts = []string{"VACUUM (ANALYZE) eventlog_events", "VACUUM (ANALYZE) eventlog_action_hours", "VACUUM (ANALYZE) eventlog_action_days",
-			"VACUUM (ANALYZE) eventlog_actors", "VACUUM (ANALYZE) eventlog_user_days", "VACUUM (ANALYZE) eventlog_chain"}
+			"VACUUM (ANALYZE) eventlog_actors", "VACUUM (ANALYZE) eventlog_user_days", "VACUUM (ANALYZE) eventlog_chain",
+			"VACUUM (ANALYZE) eventlog_active_days", "VACUUM (ANALYZE) eventlog_action_counts", "VACUUM (ANALYZE) eventlog_day_counts"}
 	case "mysql":
 		stmts = []string{"ANALYZE TABLE eventlog_events"}
 	}
