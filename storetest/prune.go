@@ -133,3 +133,33 @@ func checkRemaining(t *testing.T, s eventlog.Store, want []eventlog.Event, first
 		}
 	}
 }
+
+// testPruneBackdatedDuring checks that an event inserted while a prune
+// runs, with a timestamp older than the events it already deleted, is
+// pruned too when the query selects it: a store that walks forward from
+// the last deleted event must still look behind it before it stops.
+func testPruneBackdatedDuring(t *testing.T, s eventlog.Store) {
+	p, ok := s.(eventlog.Pruner)
+	if !ok {
+		t.Skipf("%T does not implement eventlog.Pruner", s)
+	}
+	ctx := ctxT(t)
+	events := normalized(t, queryFixture(60))
+	mustInsert(t, ctx, s, events)
+	oldest := events[len(events)-1].Timestamp
+	late := normalized(t, []eventlog.Event{{Action: "LATE_BACKDATED", Timestamp: oldest.Add(-time.Hour), Extra: []byte(`{}`)}})
+	inserted := false
+	q := eventlog.PruneQuery{Before: base.Add(time.Hour), BatchSize: 7, Progress: func(int64) {
+		if !inserted {
+			inserted = true
+			mustInsert(t, ctx, s, late)
+		}
+	}}
+	n, err := p.Prune(ctx, q)
+	if err != nil || n != int64(len(events)+1) {
+		t.Fatalf("Prune with an event back-dated behind it meanwhile = %d, %v; want %d", n, err, len(events)+1)
+	}
+	if left, err := p.CountPrunable(ctx, eventlog.PruneQuery{Before: base.Add(time.Hour)}); err != nil || left != 0 {
+		t.Fatalf("CountPrunable after Prune = %d, %v; want 0", left, err)
+	}
+}

@@ -45,6 +45,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) eventlog.Store) {
 		{"ReadAfter", testReadAfter},
 		{"ForgetUser", testForgetUser},
 		{"Prune", testPrune},
+		{"PruneBackdatedDuring", testPruneBackdatedDuring},
 		{"Chain", testChain},
 		{"ChainBackfill", testChainBackfill},
 		{"ChainTailDeleted", testChainTailDeleted},
