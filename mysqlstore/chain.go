@@ -9,14 +9,10 @@ import (
 	"strings"
 
 	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/internal/sqlscan"
 )
 
 var _ eventlog.ChainReader = (*Store)(nil)
-
-// backfillBefore is the before_seq of the checkpoint row that migration
-// 002 leaves when events were already stored: they are chained by the
-// next write.
-const backfillBefore = -1
 
 // chainTx covers the events this transaction inserted (inserted[i] for
 // events[i]) with the hash chain, in the side table eventlog_chain. The
@@ -125,7 +121,7 @@ func chainBatch(ctx context.Context, tx *sql.Tx, events []eventlog.Event, insert
 // backfill chains the events stored before migration 002, once.
 func backfill(ctx context.Context, tx *sql.Tx) error {
 	var upTo int64
-	err := tx.QueryRowContext(ctx, `SELECT seq FROM eventlog_chain_checkpoint WHERE before_seq = ? FOR UPDATE`, backfillBefore).Scan(&upTo)
+	err := tx.QueryRowContext(ctx, `SELECT seq FROM eventlog_chain_checkpoint WHERE before_seq = ? FOR UPDATE`, sqlscan.BackfillBefore).Scan(&upTo)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -145,7 +141,7 @@ func backfill(ctx context.Context, tx *sql.Tx) error {
 	var prevSeq int64
 	for rows.Next() {
 		var seq int64
-		e, err := scanEvent(chainScanner{rows, []any{&seq}})
+		e, err := scanEvent(sqlscan.Lead{R: rows, Cols: []any{&seq}})
 		if err != nil {
 			rows.Close()
 			return err
@@ -170,7 +166,7 @@ func backfill(ctx context.Context, tx *sql.Tx) error {
 	if err := ins.flush(ctx, tx); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM eventlog_chain_checkpoint WHERE before_seq = ?`, backfillBefore)
+	_, err = tx.ExecContext(ctx, `DELETE FROM eventlog_chain_checkpoint WHERE before_seq = ?`, sqlscan.BackfillBefore)
 	return err
 }
 
@@ -251,7 +247,7 @@ func recordCheckpoints(ctx context.Context, tx *sql.Tx, seqs []int64) error {
 		if err := rows.Close(); err != nil {
 			return err
 		}
-		best, ok := eventlog.ChainRunEnd(cands, referenced, nullInt64Ptr(nextPrev))
+		best, ok := eventlog.ChainRunEnd(cands, referenced, sqlscan.NullInt64Ptr(nextPrev))
 		if !ok {
 			continue
 		}
@@ -276,69 +272,6 @@ func (s *Store) ReadChain(ctx context.Context, checkpoints func([]eventlog.Chain
 		return wrap("read chain", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
-	rows, err := tx.QueryContext(ctx, `SELECT before_seq, seq, hash FROM eventlog_chain_checkpoint ORDER BY before_seq`)
-	if err != nil {
-		return wrap("read chain", err)
-	}
-	var cps []eventlog.ChainCheckpoint
-	for rows.Next() {
-		var c eventlog.ChainCheckpoint
-		if err := rows.Scan(&c.Before, &c.Seq, &c.Hash); err != nil {
-			rows.Close()
-			return wrap("read chain", err)
-		}
-		if c.Before == backfillBefore {
-			rows.Close()
-			return fmt.Errorf("mysqlstore: read chain: the events up to seq %d, stored before the chain was added (migration 002), are chained by the next write; write an event first", c.Seq)
-		}
-		cps = append(cps, c)
-	}
-	if err := rows.Close(); err != nil {
-		return wrap("read chain", err)
-	}
-	if err := checkpoints(cps); err != nil {
-		return err
-	}
-	rows, err = tx.QueryContext(ctx, `SELECT e.seq, c.prev, c.user_digest, c.hash, e.id, e.ts, e.action, e.user_id, e.user_name,
-		e.object_type, e.object_id, e.extra, e.context
-		FROM eventlog_events e LEFT JOIN eventlog_chain c ON c.seq = e.seq ORDER BY e.seq`)
-	if err != nil {
-		return wrap("read chain", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var l eventlog.ChainLink
-		var prev sql.NullInt64
-		l.Event, err = scanEvent(chainScanner{rows, []any{&l.Seq, &prev, &l.UserDigest, &l.Hash}})
-		if err != nil {
-			return wrap("read chain", err)
-		}
-		l.Prev = prev.Int64
-		if err := fn(l); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return wrap("read chain", err)
-	}
-	return nil
-}
-
-// chainScanner scans the chain columns before an event's columns.
-type chainScanner struct {
-	r    rowScanner
-	lead []any
-}
-
-func (s chainScanner) Scan(dest ...any) error {
-	return s.r.Scan(append(s.lead, dest...)...)
-}
-
-// nullInt64Ptr turns a scanned nullable seq into the form
-// eventlog.ChainRunEnd takes.
-func nullInt64Ptr(n sql.NullInt64) *int64 {
-	if !n.Valid {
-		return nil
-	}
-	return &n.Int64
+	return sqlscan.ReadChain(ctx, tx, func(err error) error { return wrap("read chain", err) },
+		func(r sqlscan.Scanner) (eventlog.Event, error) { return scanEvent(r) }, checkpoints, fn)
 }

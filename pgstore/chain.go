@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/internal/sqlscan"
 )
 
 var _ eventlog.ChainReader = (*Store)(nil)
@@ -71,7 +72,7 @@ func (t sqlChainTx) exec(ctx context.Context, q string, args ...any) error {
 // chainHeadSQL returns the last chained seq and hash, the checkpoint of
 // a pruned tail (before_seq = ChainTail), if any, and whether events
 // stored before migration 002 still wait to be chained (before_seq =
-// backfillBefore): one round trip for what every chaining write reads.
+// sqlscan.BackfillBefore): one round trip for what every chaining write reads.
 const chainHeadSQL = `SELECT
 	(SELECT seq FROM eventlog_chain ORDER BY seq DESC LIMIT 1),
 	(SELECT hash FROM eventlog_chain ORDER BY seq DESC LIMIT 1),
@@ -122,7 +123,7 @@ func chain(ctx context.Context, tx chainTx, events []eventlog.Event, inserted ma
 		return nil
 	}
 	var h chainHead
-	if err := tx.query(ctx, chainHeadSQL, []any{eventlog.ChainTail, backfillBefore}, h.scan); err != nil {
+	if err := tx.query(ctx, chainHeadSQL, []any{eventlog.ChainTail, sqlscan.BackfillBefore}, h.scan); err != nil {
 		return fmt.Errorf("reading the chain head: %w", err)
 	}
 	if h.pending {
@@ -130,7 +131,7 @@ func chain(ctx context.Context, tx chainTx, events []eventlog.Event, inserted ma
 			return fmt.Errorf("chaining the events stored before migration 002: %w", err)
 		}
 		h = chainHead{}
-		if err := tx.query(ctx, chainHeadSQL, []any{eventlog.ChainTail, backfillBefore}, h.scan); err != nil {
+		if err := tx.query(ctx, chainHeadSQL, []any{eventlog.ChainTail, sqlscan.BackfillBefore}, h.scan); err != nil {
 			return fmt.Errorf("reading the chain head: %w", err)
 		}
 	}
@@ -189,15 +190,10 @@ func chain(ctx context.Context, tx chainTx, events []eventlog.Event, inserted ma
 	return nil
 }
 
-// backfillBefore is the before_seq of the checkpoint row that migration
-// 002 leaves when events were already stored: they are chained by the
-// next write.
-const backfillBefore = -1
-
 // backfill chains the events stored before migration 002, once.
 func backfill(ctx context.Context, tx chainTx) error {
 	var upTo *int64
-	err := tx.query(ctx, `SELECT seq FROM eventlog_chain_checkpoint WHERE before_seq = $1`, []any{backfillBefore}, func(scan func(...any) error) error {
+	err := tx.query(ctx, `SELECT seq FROM eventlog_chain_checkpoint WHERE before_seq = $1`, []any{sqlscan.BackfillBefore}, func(scan func(...any) error) error {
 		return scan(&upTo)
 	})
 	if err != nil || upTo == nil {
@@ -210,7 +206,7 @@ func backfill(ctx context.Context, tx chainTx) error {
 	err = tx.query(ctx, `SELECT seq, id::text, ts, action, user_id, user_name, object_type, object_id, extra::text, context::text
 		FROM eventlog_events WHERE seq <= $1 ORDER BY seq`, []any{*upTo}, func(scan func(...any) error) error {
 		var seq int64
-		e, err := scanEvent(chainScanner{scanFunc(scan), []any{&seq}})
+		e, err := scanEvent(sqlscan.Lead{R: scanFunc(scan), Cols: []any{&seq}})
 		if err != nil {
 			return err
 		}
@@ -227,7 +223,7 @@ func backfill(ctx context.Context, tx chainTx) error {
 		SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::bytea[])`, seqs, uds, prevs, hashes); err != nil {
 		return err
 	}
-	return tx.exec(ctx, `DELETE FROM eventlog_chain_checkpoint WHERE before_seq = $1`, backfillBefore)
+	return tx.exec(ctx, `DELETE FROM eventlog_chain_checkpoint WHERE before_seq = $1`, sqlscan.BackfillBefore)
 }
 
 // scanFunc is a Scan method as a value.
@@ -334,7 +330,7 @@ func (s *Store) ReadChain(ctx context.Context, checkpoints func([]eventlog.Chain
 			rows.Close()
 			return s.wrapErr("read chain", err)
 		}
-		if c.Before == backfillBefore {
+		if c.Before == sqlscan.BackfillBefore {
 			rows.Close()
 			return fmt.Errorf("pgstore: read chain: the events up to seq %d, stored before the chain was added (migration 002), are chained by the next write; write an event first", c.Seq)
 		}
@@ -357,7 +353,7 @@ func (s *Store) ReadChain(ctx context.Context, checkpoints func([]eventlog.Chain
 	for rows.Next() {
 		var l eventlog.ChainLink
 		var prev *int64
-		l.Event, err = scanEvent(chainScanner{rows, []any{&l.Seq, &prev, &l.UserDigest, &l.Hash}})
+		l.Event, err = scanEvent(sqlscan.Lead{R: rows, Cols: []any{&l.Seq, &prev, &l.UserDigest, &l.Hash}})
 		if err != nil {
 			return s.wrapErr("read chain", err)
 		}
@@ -372,14 +368,4 @@ func (s *Store) ReadChain(ctx context.Context, checkpoints func([]eventlog.Chain
 		return s.wrapErr("read chain", err)
 	}
 	return nil
-}
-
-// chainScanner scans the chain columns before an event's columns.
-type chainScanner struct {
-	r    scanner
-	lead []any
-}
-
-func (s chainScanner) Scan(dest ...any) error {
-	return s.r.Scan(append(s.lead, dest...)...)
 }

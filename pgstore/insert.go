@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/internal/sqlscan"
 )
 
 // copyThreshold is the batch size from which Insert writes with COPY;
@@ -308,7 +309,7 @@ func (s *Store) insertFresh(ctx context.Context, b *batch) (inserted map[string]
 	open := &pgx.Batch{}
 	open.Queue("BEGIN")
 	open.Queue("SELECT " + lockSQL)
-	open.Queue(chainHeadSQL, eventlog.ChainTail, backfillBefore).QueryRow(func(r pgx.Row) error { return r.Scan(&h.lastSeq, &h.lastHash, &h.tailSeq, &h.tailHash, &h.pending) })
+	open.Queue(chainHeadSQL, eventlog.ChainTail, sqlscan.BackfillBefore).QueryRow(func(r pgx.Row) error { return r.Scan(&h.lastSeq, &h.lastHash, &h.tailSeq, &h.tailHash, &h.pending) })
 	if err := c.SendBatch(ctx, open).Close(); err != nil {
 		return nil, false, err
 	}

@@ -10,14 +10,10 @@ import (
 	"slices"
 
 	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/internal/sqlscan"
 )
 
 var _ eventlog.ChainReader = (*Store)(nil)
-
-// backfillBefore is the before_seq of the checkpoint row that migration
-// 002 leaves when events were already stored: they are chained by the
-// next write.
-const backfillBefore = -1
 
 // chainTx covers the rows this write transaction inserted with the hash
 // chain, in the side table eventlog_chain: seqs[i] is the seq the insert
@@ -124,7 +120,7 @@ func chainHead(ctx context.Context, tx *sql.Tx) (head, error) {
 // backfillChain chains the events stored before migration 002, once.
 func (s *Store) backfillChain(ctx context.Context, tx *sql.Tx, cached bool) error {
 	var upTo int64
-	err := tx.QueryRowContext(ctx, `SELECT seq FROM eventlog_chain_checkpoint WHERE before_seq = ?`, backfillBefore).Scan(&upTo)
+	err := tx.QueryRowContext(ctx, `SELECT seq FROM eventlog_chain_checkpoint WHERE before_seq = ?`, sqlscan.BackfillBefore).Scan(&upTo)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -159,7 +155,7 @@ func (s *Store) backfillChain(ctx context.Context, tx *sql.Tx, cached bool) erro
 	if err := s.insertChainRows(ctx, tx, cached, links); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM eventlog_chain_checkpoint WHERE before_seq = ?`, backfillBefore)
+	_, err = tx.ExecContext(ctx, `DELETE FROM eventlog_chain_checkpoint WHERE before_seq = ?`, sqlscan.BackfillBefore)
 	return err
 }
 
@@ -239,7 +235,7 @@ func recordCheckpoints(ctx context.Context, tx *sql.Tx, seqs []int64) error {
 		if err := rows.Close(); err != nil {
 			return err
 		}
-		if best, ok := eventlog.ChainRunEnd(cands, referenced, nullInt64Ptr(nextPrev)); ok {
+		if best, ok := eventlog.ChainRunEnd(cands, referenced, sqlscan.NullInt64Ptr(nextPrev)); ok {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO eventlog_chain_checkpoint (before_seq, seq, hash) VALUES (?, ?, ?)`, next, best, cands[best]); err != nil {
 				return fmt.Errorf("recording a chain checkpoint: %w", err)
 			}
@@ -256,69 +252,6 @@ func (s *Store) ReadChain(ctx context.Context, checkpoints func([]eventlog.Chain
 		return fmt.Errorf("sqlitestore: read chain: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
-	var cps []eventlog.ChainCheckpoint
-	rows, err := tx.QueryContext(ctx, `SELECT before_seq, seq, hash FROM eventlog_chain_checkpoint ORDER BY before_seq`)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: read chain: %w", err)
-	}
-	for rows.Next() {
-		var c eventlog.ChainCheckpoint
-		if err := rows.Scan(&c.Before, &c.Seq, &c.Hash); err != nil {
-			rows.Close()
-			return fmt.Errorf("sqlitestore: read chain: %w", err)
-		}
-		if c.Before == backfillBefore {
-			rows.Close()
-			return fmt.Errorf("sqlitestore: read chain: the %d events stored before the chain was added (migration 002) are chained by the next write; write an event first", c.Seq)
-		}
-		cps = append(cps, c)
-	}
-	if err := rows.Close(); err != nil {
-		return err
-	}
-	if err := checkpoints(cps); err != nil {
-		return err
-	}
-	rows, err = tx.QueryContext(ctx, `SELECT e.seq, c.prev, c.user_digest, c.hash, e.id, e.ts, e.action, e.user_id, e.user_name,
-		e.object_type, e.object_id, e.extra, e.context
-		FROM eventlog_events e LEFT JOIN eventlog_chain c ON c.seq = e.seq ORDER BY e.seq`)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: read chain: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var l eventlog.ChainLink
-		var prev sql.NullInt64
-		l.Event, err = scanEvent(chainScanner{rows, []any{&l.Seq, &prev, &l.UserDigest, &l.Hash}})
-		if err != nil {
-			return fmt.Errorf("sqlitestore: read chain: %w", err)
-		}
-		l.Prev = prev.Int64
-		if err := fn(l); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("sqlitestore: read chain: %w", err)
-	}
-	return nil
-}
-
-// chainScanner scans the chain columns before an event's columns.
-type chainScanner struct {
-	r    rowScanner
-	lead []any
-}
-
-func (s chainScanner) Scan(dest ...any) error {
-	return s.r.Scan(append(s.lead, dest...)...)
-}
-
-// nullInt64Ptr turns a scanned nullable seq into the form
-// eventlog.ChainRunEnd takes.
-func nullInt64Ptr(n sql.NullInt64) *int64 {
-	if !n.Valid {
-		return nil
-	}
-	return &n.Int64
+	return sqlscan.ReadChain(ctx, tx, func(err error) error { return fmt.Errorf("sqlitestore: read chain: %w", err) },
+		func(r sqlscan.Scanner) (eventlog.Event, error) { return scanEvent(r) }, checkpoints, fn)
 }
